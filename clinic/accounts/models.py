@@ -1,0 +1,83 @@
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+
+from clinic.accounts.roles import CLINICIAN_ROLES, StaffRole
+
+
+class User(AbstractUser):
+    """A person who signs in: a clinician, a clinic admin or a patient.
+
+    Roles are held per clinic (`patients.ClinicMembership`); a patient is a user
+    linked to a `patients.Patient` record.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    credentials = models.CharField(
+        max_length=64, blank=True, help_text="Shown after the name, e.g. MD, NP, RN."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="user_email_unique_ci",
+                violation_error_message="A user with this e-mail address already exists.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        name = self.get_full_name() or self.username
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+    def _active_roles(self):
+        if not hasattr(self, "_role_cache"):
+            self._role_cache = frozenset(
+                self.clinic_memberships.filter(is_active=True, clinic__is_active=True)
+                .values_list("role", flat=True)
+                .distinct()
+            )
+        return self._role_cache
+
+    @property
+    def is_clinician(self):
+        return bool(self._active_roles() & CLINICIAN_ROLES)
+
+    @property
+    def is_prescriber(self):
+        return StaffRole.PRESCRIBER in self._active_roles()
+
+    @property
+    def is_clinic_admin(self):
+        return StaffRole.ADMIN in self._active_roles()
+
+    @property
+    def is_clinic_staff(self):
+        return bool(self._active_roles())
+
+    @property
+    def is_patient(self):
+        return not self.is_clinic_staff and hasattr(self, "patient_record")
+
+    def display_timezone(self):
+        """The time zone to show times in: the clinic this person works in or attends."""
+        if not hasattr(self, "_tz_cache"):
+            membership = (
+                self.clinic_memberships.filter(is_active=True)
+                .select_related("clinic")
+                .order_by("created_at")
+                .first()
+            )
+            if membership is not None:
+                self._tz_cache = membership.clinic.timezone
+            else:
+                patient = getattr(self, "patient_record", None)
+                self._tz_cache = patient.clinic.timezone if patient is not None else None
+        return self._tz_cache

@@ -1,0 +1,20 @@
+from django.conf import settings
+
+
+def navigation(request):
+    """Which navigation the base layout shows: it differs per role."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_role": None, "demo_mode": getattr(settings, "DEMO_MODE", False)}
+    if user.is_clinic_staff:
+        role = "staff"
+    elif hasattr(user, "patient_record"):
+        role = "patient"
+    else:
+        role = None
+    return {
+        "nav_role": role,
+        "nav_is_clinician": user.is_clinician,
+        "nav_is_clinic_admin": user.is_clinic_admin,
+        "demo_mode": getattr(settings, "DEMO_MODE", False),
+    }

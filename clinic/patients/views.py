@@ -1,0 +1,167 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from clinic.accounts.roles import StaffRole
+from clinic.core.access import staff_required, user_has_role
+from clinic.core.models import AccessEvent
+from clinic.patients import selectors, services
+from clinic.patients.forms import CareTeamAddForm, PatientForm, PatientSearchForm
+from clinic.patients.models import CareTeamMember
+
+CARE_TEAM_MANAGERS = (StaffRole.PRESCRIBER, StaffRole.ADMIN)
+
+
+@staff_required
+def patient_list(request):
+    clinics = list(selectors.clinics_for_user(request.user))
+    form = PatientSearchForm(request.GET or None, clinics=clinics)
+    query, clinic, status = "", None, ""
+    if form.is_bound and form.is_valid():
+        query = form.cleaned_data["q"]
+        clinic = form.selected_clinic()
+        status = form.cleaned_data["status"]
+    patients = selectors.patient_search_for_user(
+        request.user, query=query, clinic=clinic, status=status
+    )
+    page = Paginator(patients, settings.PATIENT_LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    querystring = request.GET.copy()
+    querystring.pop("page", None)
+    return render(
+        request,
+        "patients/patient_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query,
+            "querystring": querystring.urlencode(),
+            "show_clinic": len(clinics) > 1,
+            "can_register": bool(clinics),
+        },
+    )
+
+
+@staff_required
+def patient_detail(request, public_id):
+    patient = selectors.patient_get_for_user(request.user, public_id)
+    can_manage_team = user_has_role(request.user, CARE_TEAM_MANAGERS, clinic=patient.clinic)
+    is_admin = user_has_role(request.user, [StaffRole.ADMIN], clinic=patient.clinic)
+    return render(
+        request,
+        "patients/patient_detail.html",
+        {
+            "patient": patient,
+            "care_team": selectors.care_team_for_patient(patient),
+            "care_team_form": CareTeamAddForm(patient=patient) if can_manage_team else None,
+            "can_edit": True,
+            "recent_access": (
+                AccessEvent.objects.filter(patient=patient)
+                .select_related("user")
+                .order_by("-occurred_at")[:10]
+                if is_admin
+                else None
+            ),
+        },
+    )
+
+
+@staff_required
+def patient_create(request):
+    clinics = selectors.clinics_for_user(request.user)
+    form = PatientForm(request.POST or None, clinics=clinics)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_register(
+                clinic=form.cleaned_data["clinic"],
+                registered_by=request.user,
+                **form.service_fields(),
+            )
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{patient.full_name} is registered with MRN {patient.medical_record_number}.",
+            )
+            return redirect("patients:detail", public_id=patient.public_id)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": None})
+
+
+@staff_required
+def patient_edit(request, public_id):
+    patient = selectors.patient_get_for_user(
+        request.user,
+        public_id,
+        action=AccessEvent.Action.UPDATE if request.method == "POST" else AccessEvent.Action.VIEW,
+    )
+    form = PatientForm(
+        request.POST or None, instance=patient, clinics=selectors.clinics_for_user(request.user)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_update(
+                patient=patient,
+                updated_by=request.user,
+                expected_version=form.cleaned_data["version"],
+                **form.service_fields(),
+            )
+        except services.StaleEditError as exc:
+            form.add_error(None, exc.messages[0])
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, "Patient details saved.")
+            return redirect("patients:detail", public_id=patient.public_id)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
+
+
+@staff_required
+@require_POST
+def care_team_add(request, public_id):
+    patient = selectors.patient_get_for_user(
+        request.user, public_id, action=AccessEvent.Action.UPDATE, roles=CARE_TEAM_MANAGERS
+    )
+    form = CareTeamAddForm(request.POST, patient=patient)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.care_team_add(
+                    patient=patient,
+                    user=form.cleaned_data["user"],
+                    responsibility=form.cleaned_data["responsibility"],
+                    added_by=request.user,
+                )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"{form.cleaned_data['user']} joined the care team.")
+    else:
+        errors = [error for field_errors in form.errors.values() for error in field_errors]
+        messages.error(request, "Care team not changed: " + " ".join(errors))
+    return redirect("patients:detail", public_id=patient.public_id)
+
+
+@staff_required
+@require_POST
+def care_team_remove(request, public_id, member_public_id):
+    patient = selectors.patient_get_for_user(
+        request.user, public_id, action=AccessEvent.Action.UPDATE, roles=CARE_TEAM_MANAGERS
+    )
+    member = get_object_or_404(
+        CareTeamMember, patient=patient, public_id=member_public_id, is_active=True
+    )
+    services.care_team_remove(member=member, removed_by=request.user)
+    messages.success(request, f"{member.user} left the care team.")
+    return redirect("patients:detail", public_id=patient.public_id)
+
+
+def _add_service_errors(form, exc):
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)

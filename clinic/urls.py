@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from clinic.core import views as core_views
+
+admin.site.site_header = "Clinic operations"
+admin.site.site_title = "Clinic operations"
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("clinician/", core_views.clinician_home, name="clinician_home"),
+    path("clinic-admin/", core_views.clinic_admin_home, name="clinic_admin_home"),
+    path("patients/", include("clinic.patients.urls")),
+    path("me/", include("clinic.portal.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "clinic.core.errors.permission_denied"
+handler404 = "clinic.core.errors.page_not_found"
+handler500 = "clinic.core.errors.server_error"
