@@ -2,15 +2,20 @@ from django.contrib import admin
 from django.urls import include, path
 
 from clinic.core import views as core_views
+from clinic.core.health import health
 
 admin.site.site_header = "Clinic operations"
 admin.site.site_title = "Clinic operations"
 
 urlpatterns = [
     path("", core_views.home, name="home"),
+    path("health/", health, name="health"),
     path("clinician/", core_views.clinician_home, name="clinician_home"),
     path("clinic-admin/", core_views.clinic_admin_home, name="clinic_admin_home"),
     path("patients/", include("clinic.patients.urls")),
+    path("", include("clinic.pathway.urls")),
+    path("ledger/", include("clinic.ledger.urls")),
+    path("notifications/", include("clinic.core.urls")),
     path("me/", include("clinic.portal.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -12,7 +12,13 @@ def navigation(request):
         role = "patient"
     else:
         role = None
+    unread = 0
+    if role == "staff":
+        from clinic.core.models import Notification
+
+        unread = Notification.objects.filter(recipient=user, read_at__isnull=True).count()
     return {
+        "nav_unread_notifications": unread,
         "nav_role": role,
         "nav_is_clinician": user.is_clinician,
         "nav_is_clinic_admin": user.is_clinic_admin,

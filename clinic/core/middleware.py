@@ -54,3 +54,29 @@ class NoStoreForSignedInUsersMiddleware:
         if user is not None and user.is_authenticated:
             response["Cache-Control"] = "no-store, private"
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that is down or refusing connections gives a clean 503 page that says
+    nothing was saved, never a traceback."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import InterfaceError, OperationalError
+
+        if isinstance(exception, OperationalError | InterfaceError):
+            import logging
+
+            from django.http import HttpResponse
+            from django.template import loader
+
+            logging.getLogger(__name__).error("Database unavailable: %s", exception)
+            response = HttpResponse(loader.get_template("503.html").render(), status=503)
+            response["Retry-After"] = "30"
+            return response
+        return None

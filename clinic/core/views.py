@@ -9,8 +9,12 @@ from django.utils import timezone
 from clinic.accounts.roles import CLINICIAN_ROLES, StaffRole
 from clinic.core.access import clinic_admin_required, clinician_required
 from clinic.core.models import AccessEvent
+from clinic.pathway import selectors as pathway_selectors
+from clinic.pathway import session_selectors
 from clinic.patients import selectors
 from clinic.patients.models import Patient
+
+OVERDUE_ON_HOME = 10
 
 
 @login_required
@@ -31,6 +35,7 @@ def clinician_home(request):
     clinics = selectors.clinics_for_user(request.user, roles=CLINICIAN_ROLES).annotate(
         active_patients=Count("patients", filter=Q(patients__status=Patient.Status.ACTIVE))
     )
+    overdue = pathway_selectors.overdue_follow_ups_for_user(request.user)
     return render(
         request,
         "core/clinician_home.html",
@@ -39,6 +44,10 @@ def clinician_home(request):
             "clinics": clinics,
             "my_patients": selectors.my_care_team_patients(request.user),
             "recent_patients": selectors.recently_viewed_patients(request.user),
+            "awaiting_signature": pathway_selectors.awaiting_signature_for_user(request.user),
+            "overdue_follow_ups": list(overdue[:OVERDUE_ON_HOME]),
+            "overdue_count": overdue.count(),
+            "todays_sessions": list(session_selectors.sessions_on_day_for_user(request.user)),
         },
     )
 

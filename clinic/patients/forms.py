@@ -72,9 +72,12 @@ class PatientForm(forms.ModelForm):
             del self.fields["version"]
             del self.fields["status"]
             self.fields["clinic"].queryset = clinics
-            if clinics.count() == 1:
+            self.only_clinic = clinics.first() if clinics.count() == 1 else None
+            if self.only_clinic is not None:
+                # One clinic: nothing to choose, so the field is hidden and optional.
                 self.fields["clinic"].widget = forms.HiddenInput()
-                self.fields["clinic"].initial = clinics.first()
+                self.fields["clinic"].required = False
+                self.fields["clinic"].initial = self.only_clinic
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
@@ -100,8 +103,16 @@ class PatientForm(forms.ModelForm):
             HTML("</div>"),
         )
 
+    def clean_clinic(self):
+        return self.cleaned_data.get("clinic") or self.only_clinic
+
     def clean(self):
         cleaned = super().clean()
+        clinic_field = self.fields.get("clinic")
+        if clinic_field is not None and clinic_field.widget.is_hidden and self.has_error("clinic"):
+            self.add_error(
+                None, "Select a valid choice: you can register patients only in your own clinics."
+            )
         for name in ("given_name", "family_name"):
             value = cleaned.get(name)
             if value is not None and not value.strip():

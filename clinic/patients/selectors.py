@@ -8,7 +8,7 @@ clinic and role, answers 404 for anything the user may not see, and writes an
 from django.db.models import Q
 from django.http import Http404
 
-from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES
+from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES, StaffRole
 from clinic.core.audit import record_access
 from clinic.core.models import AccessEvent
 from clinic.patients.models import CareTeamMember, Clinic, ClinicMembership, Patient
@@ -26,6 +26,14 @@ def clinics_for_user(user, roles=STAFF_ROLES):
     ).distinct()
 
 
+def clinics_administered_by(user):
+    """The clinics whose settings `user` keeps in the Django admin: all for a superuser,
+    else those where they are an active clinic admin."""
+    if user.is_superuser:
+        return Clinic.objects.all()
+    return clinics_for_user(user, roles=[StaffRole.ADMIN])
+
+
 def clinic_get_for_user(user, public_id, roles=STAFF_ROLES):
     try:
         return clinics_for_user(user, roles).get(public_id=public_id)
@@ -35,7 +43,9 @@ def clinic_get_for_user(user, public_id, roles=STAFF_ROLES):
 
 def patients_visible_to(user, *, roles=STAFF_ROLES, include_own=True):
     """The patients of the clinics where `user` holds one of `roles`, plus, with
-    `include_own`, the user's own record when they are a patient."""
+    `include_own`, the user's own record when they are a patient. Without it the user's own
+    record is left out even in their clinic: staff see their own record only as a patient,
+    through the portal, never through the staff pages."""
     if not user.is_authenticated or not user.is_active:
         return Patient.objects.none()
     staff_clinics = ClinicMembership.objects.filter(
@@ -43,8 +53,8 @@ def patients_visible_to(user, *, roles=STAFF_ROLES, include_own=True):
     ).values("clinic_id")
     visible = Q(clinic_id__in=staff_clinics)
     if include_own:
-        visible |= Q(user=user)
-    return Patient.objects.filter(visible)
+        return Patient.objects.filter(visible | Q(user=user))
+    return Patient.objects.filter(visible).exclude(user=user)
 
 
 def patient_get_for_user(

@@ -3,12 +3,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
-from clinic.accounts.roles import StaffRole
+from clinic.accounts.roles import CLINICIAN_ROLES, StaffRole
 from clinic.core.access import staff_required, user_has_role
 from clinic.core.models import AccessEvent
+from clinic.pathway import selectors as pathway_selectors
 from clinic.patients import selectors, services
 from clinic.patients.forms import CareTeamAddForm, PatientForm, PatientSearchForm
 from clinic.patients.models import CareTeamMember
@@ -50,6 +51,10 @@ def patient_detail(request, public_id):
     patient = selectors.patient_get_for_user(request.user, public_id)
     can_manage_team = user_has_role(request.user, CARE_TEAM_MANAGERS, clinic=patient.clinic)
     is_admin = user_has_role(request.user, [StaffRole.ADMIN], clinic=patient.clinic)
+    courses = [
+        (course, pathway_selectors.course_chart_step(course))
+        for course in pathway_selectors.courses_with_steps(patient)
+    ]
     return render(
         request,
         "patients/patient_detail.html",
@@ -58,6 +63,8 @@ def patient_detail(request, public_id):
             "care_team": selectors.care_team_for_patient(patient),
             "care_team_form": CareTeamAddForm(patient=patient) if can_manage_team else None,
             "can_edit": True,
+            "courses": courses,
+            "can_open_course": user_has_role(request.user, CLINICIAN_ROLES, clinic=patient.clinic),
             "recent_access": (
                 AccessEvent.objects.filter(patient=patient)
                 .select_related("user")
@@ -120,11 +127,14 @@ def patient_edit(request, public_id):
 
 
 @staff_required
-@require_POST
 def care_team_add(request, public_id):
+    # Look the patient up before checking the method, so that an outsider gets the
+    # same 404 whatever they send.
     patient = selectors.patient_get_for_user(
         request.user, public_id, action=AccessEvent.Action.UPDATE, roles=CARE_TEAM_MANAGERS
     )
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     form = CareTeamAddForm(request.POST, patient=patient)
     if form.is_valid():
         try:
@@ -146,11 +156,12 @@ def care_team_add(request, public_id):
 
 
 @staff_required
-@require_POST
 def care_team_remove(request, public_id, member_public_id):
     patient = selectors.patient_get_for_user(
         request.user, public_id, action=AccessEvent.Action.UPDATE, roles=CARE_TEAM_MANAGERS
     )
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     member = get_object_or_404(
         CareTeamMember, patient=patient, public_id=member_public_id, is_active=True
     )

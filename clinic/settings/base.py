@@ -17,6 +17,8 @@ SECRET_KEY = env("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# The address staff reach the site at, for links in e-mails.
+SITE_URL = env("DJANGO_SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -33,6 +35,9 @@ INSTALLED_APPS = [
     "clinic.core",
     "clinic.accounts",
     "clinic.patients",
+    "clinic.pathway",
+    "clinic.ledger",
+    "clinic.monitoring",
     "clinic.portal",
 ]
 
@@ -49,6 +54,7 @@ MIDDLEWARE = [
     "clinic.core.middleware.AuditContextMiddleware",
     "clinic.core.middleware.ClinicTimezoneMiddleware",
     "clinic.core.middleware.NoStoreForSignedInUsersMiddleware",
+    "clinic.core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -101,6 +107,8 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_PREVENT_ENUMERATION = True
+# Do not let anyone make the clinic send mail to arbitrary addresses.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Clinic] "
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
@@ -152,6 +160,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
 }
 
+# Minimum observation after dosing, in minutes (DOMAIN.md §5; default; confirm clinically).
+# Esketamine's 120 minutes is a label requirement: a smaller value is ignored.
+SESSION_OBSERVATION_MINUTES = {"esketamine": 120, "iv": 30, "other": 60}
 PATIENT_LIST_PAGE_SIZE = 25
 DEMO_DATA_ALLOWED = False
 
@@ -161,4 +172,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+}
+
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbound-email": {"task": "clinic.core.tasks.sweep_outbound_email", "schedule": 60.0},
+    "worker-heartbeat": {
+        "task": "clinic.core.tasks.worker_heartbeat",
+        "schedule": 60.0,
+        # A heartbeat that waited in the queue proves nothing about the worker's present.
+        "options": {"expires": 50},
+    },
 }

@@ -1,4 +1,5 @@
-"""Synthetic demo data: two clinics, one login per role, 20 invented patients each.
+"""Synthetic demo data: two clinics, one login per role, 20 invented patients each, and
+treatment courses left at every stage of the pathway.
 
 Idempotent: running it again changes nothing. Refused where DEMO_DATA_ALLOWED is off
 (production settings), so it can never write invented patients into a real clinic.
@@ -7,11 +8,18 @@ Idempotent: running it again changes nothing. Refused where DEMO_DATA_ALLOWED is
 import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from clinic.accounts.models import User
 from clinic.accounts.roles import StaffRole
+from clinic.pathway import services as pathway_services
+from clinic.pathway import session_services
+from clinic.pathway.defaults import ensure_default_checklists
+from clinic.pathway.demo import walk_course
+from clinic.pathway.models import CourseStatus, Drug, FollowUpKind, TreatmentCourse
 from clinic.patients import services
 from clinic.patients.models import CareTeamMember, Clinic, ClinicMembership, Patient
 
@@ -57,6 +65,27 @@ FAMILY_NAMES = [
 SEXES = ["female", "male", "female", "male", "intersex"]
 PATIENTS_PER_CLINIC = 20
 
+# Riverside patients by position, and the pathway stage their demo course is left at: one
+# of every stage, so each page of the pathway has something to show.
+RIVERSIDE_COURSES = [
+    (0, "maintenance", Drug.KETAMINE),
+    (1, "consultation_draft", Drug.KETAMINE),
+    (2, "consultation_signed", Drug.ESKETAMINE),
+    (3, "assessment_draft", Drug.KETAMINE),
+    (4, "assessed_eligible", Drug.ESKETAMINE),
+    (5, "plan_draft", Drug.KETAMINE),
+    (6, "plan_approved", Drug.KETAMINE),
+    (7, "active", Drug.KETAMINE),
+    (8, "active", Drug.ESKETAMINE),
+    (9, "ineligible", Drug.KETAMINE),
+    (10, "maintenance", Drug.ESKETAMINE),
+]
+HILLSIDE_COURSES = [
+    (0, "active", Drug.KETAMINE),
+    (1, "assessment_draft", Drug.ESKETAMINE),
+]
+CHECKLIST_EDITORS_GROUP = "Checklist editors"
+
 
 class Command(BaseCommand):
     help = "Create (or leave as they are) the demo clinics, logins and invented patients."
@@ -68,6 +97,7 @@ class Command(BaseCommand):
                 "well-known passwords, which must never reach a real clinic's database."
             )
         with transaction.atomic():
+            ensure_default_checklists()
             clinics = [self._clinic(**spec) for spec in CLINICS]
             staff = {spec[0]: self._staff(clinics, *spec) for spec in STAFF}
             for index, clinic in enumerate(clinics):
@@ -79,8 +109,17 @@ class Command(BaseCommand):
                 if index == 0:
                     self._care_team(patients, staff)
                     self._portal_user(patients[0])
+                    self._courses(patients, RIVERSIDE_COURSES, staff["prescriber"], staff["nurse"])
+                    self._sessions(clinic, staff["prescriber"], staff["nurse"])
                 else:
                     self._care_team_other(patients, staff["otherclinician"])
+                    self._courses(
+                        patients,
+                        HILLSIDE_COURSES,
+                        staff["otherclinician"],
+                        staff["otherclinician"],
+                    )
+            self._checklist_editor(staff["clinicadmin"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(CLINICS)} clinics, {PATIENTS_PER_CLINIC} patients each; "
@@ -162,3 +201,76 @@ class Command(BaseCommand):
         if patient.user_id is None:
             patient.user = user
             patient.save(update_fields=["user", "updated_at"])
+
+    def _courses(self, patients, plan, prescriber, nurse):
+        for position, stage, drug in plan:
+            patient = patients[position]
+            if patient.treatment_courses.exists():
+                continue
+            course = walk_course(
+                patient=patient,
+                prescriber=prescriber,
+                nurse=nurse,
+                stage=stage,
+                drug=drug,
+                weight_kg=f"{64 + position * 3}.5",
+            )
+            if stage == "active" and drug == Drug.KETAMINE:
+                # An overdue check-in, so the overdue list has something to show.
+                pathway_services.follow_up_schedule(
+                    course=course,
+                    by=nurse,
+                    kind=FollowUpKind.CHECK_IN,
+                    due_on=timezone.localdate() - datetime.timedelta(days=3),
+                )
+
+    def _sessions(self, clinic, prescriber, nurse):
+        """Stock for the clinic, two past discharged sessions (vitals, a side effect, ledger
+        history) for each course in treatment, and one session booked today for the nurse.
+        Courses that already have sessions are left alone."""
+        from clinic.ledger.demo import seed_demo_lots
+        from clinic.pathway.demo_sessions import demo_clock, demo_past_session
+
+        today = timezone.localdate()
+        with demo_clock(timezone.now() - datetime.timedelta(days=6)):
+            seed_demo_lots(clinic, prescriber)
+        courses = TreatmentCourse.objects.filter(
+            patient__clinic=clinic, status__in=[CourseStatus.ACTIVE, CourseStatus.MAINTENANCE]
+        ).order_by("pk")
+        booked_today = False
+        for course in courses:
+            if course.sessions.exists():
+                continue
+            for number, days_ago in enumerate((5, 2)):
+                demo_past_session(
+                    course=course,
+                    prescriber=prescriber,
+                    nurse=nurse,
+                    witness_password=DEMO_PASSWORD,
+                    day=today - datetime.timedelta(days=days_ago),
+                    critical=number == 0 and course.drug == Drug.KETAMINE,
+                    side_effect=number == 0,
+                )
+            if not booked_today and course.drug == Drug.KETAMINE and course.status == "active":
+                session_services.session_schedule(
+                    course=course,
+                    by=nurse,
+                    scheduled_at=timezone.now().replace(second=0, microsecond=0),
+                    nurse=nurse,
+                    prescriber=prescriber,
+                )
+                booked_today = True
+
+    def _checklist_editor(self, user):
+        """The demo clinic admin keeps the clinic's checklists in the Django admin."""
+        group, _ = Group.objects.get_or_create(name=CHECKLIST_EDITORS_GROUP)
+        group.permissions.set(
+            Permission.objects.filter(
+                content_type__app_label="pathway",
+                content_type__model__in=["checklisttemplate", "checklistitem"],
+            )
+        )
+        user.groups.add(group)
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])

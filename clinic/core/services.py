@@ -1,0 +1,137 @@
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.core.models import OutboundEmail
+
+MAX_EMAIL_ATTEMPTS = 8
+
+
+def email_queue(*, to, subject, body, html_body=""):
+    """Records an e-mail in the outbox and asks a worker to send it once the caller's
+    transaction commits. Never touches the broker inside the transaction."""
+    from clinic.core.tasks import send_outbound_email
+
+    email = OutboundEmail(to=to, subject=subject[:255], body=body, html_body=html_body)
+    email.full_clean()
+    email.save()
+    transaction.on_commit(lambda: _enqueue(send_outbound_email, email.pk))
+    return email
+
+
+def _enqueue(task, *args):
+    """Queues a task; if the broker is down the outbox sweep sends it later."""
+    import logging
+
+    try:
+        task.apply_async(args=args, retry=False)
+    except Exception:  # the broker is down: the row stays pending for the sweep
+        logging.getLogger(__name__).warning("Broker unavailable; %s left for the sweep", args)
+
+
+def email_send(*, email_id):
+    """Sends one outbox row unless it was already sent. Safe to call twice, even at
+    the same time: the row lock lets one caller send and the other find it sent.
+
+    A failure is recorded (attempts, error) and then re-raised, so the task retries.
+    """
+    failure = None
+    with transaction.atomic():
+        email = OutboundEmail.objects.select_for_update().get(pk=email_id)
+        if email.status != OutboundEmail.Status.PENDING:
+            return email
+        email.attempts += 1
+        message = EmailMultiAlternatives(email.subject, email.body, to=[email.to])
+        if email.html_body:
+            message.attach_alternative(email.html_body, "text/html")
+        try:
+            message.send()
+        except Exception as exc:
+            failure = exc
+            email.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            if email.attempts >= MAX_EMAIL_ATTEMPTS:
+                email.status = OutboundEmail.Status.FAILED
+        else:
+            email.status = OutboundEmail.Status.SENT
+            email.sent_at = timezone.now()
+            email.last_error = ""
+        email.save(update_fields=["attempts", "status", "sent_at", "last_error", "updated_at"])
+    if failure is not None:
+        raise failure
+    return email
+
+
+def pending_email_ids(*, older_than_seconds=60, limit=500):
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    return list(
+        OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING, created_at__lte=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def notify(
+    *,
+    recipients,
+    kind,
+    title,
+    source_key,
+    severity="urgent",
+    body="",
+    link="",
+    clinic=None,
+    patient=None,
+    email=True,
+):
+    """Creates one in-app notification per recipient (once per `source_key`) and queues an
+    e-mail copy through the outbox. Call inside the transaction that raised the alert."""
+    from django.conf import settings
+
+    from clinic.core.models import Notification
+
+    created = []
+    for recipient in {user.pk: user for user in recipients if user is not None}.values():
+        if Notification.objects.filter(recipient=recipient, source_key=source_key).exists():
+            continue
+        outbound = None
+        if email and recipient.email:
+            outbound = email_queue(
+                to=recipient.email,
+                subject=f"[Kestrel] {severity.capitalize()}: an alert needs your attention",
+                body=(
+                    "An alert in Kestrel needs your attention. Sign in to review it:\n"
+                    f"{settings.SITE_URL.rstrip('/')}{link}\n\n"
+                    "This message deliberately holds no patient details."
+                ),
+            )
+        created.append(
+            Notification.objects.create(
+                recipient=recipient,
+                clinic=clinic,
+                patient=patient,
+                kind=kind,
+                severity=severity,
+                title=title[:200],
+                body=body,
+                link=link,
+                source_key=source_key[:120],
+                email=outbound,
+            )
+        )
+    return created
+
+
+def notification_mark_read(*, notification, user):
+    from clinic.core.models import Notification
+
+    if notification.recipient_id != user.pk:
+        raise PermissionError("Not your notification.")
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def heartbeat_record(*, name):
+    from clinic.core.models import Heartbeat
+
+    Heartbeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})

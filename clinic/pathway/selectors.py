@@ -1,0 +1,417 @@
+"""Reads of treatment courses and their steps for a signed-in user.
+
+Every lookup by public id scopes by the user's clinics (through the patients they may see),
+answers 404 for anything else, and writes an `AccessEvent` either way.
+"""
+
+import uuid
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Prefetch
+from django.http import Http404
+from django.utils import timezone
+
+from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES, StaffRole
+from clinic.core.audit import record_access
+from clinic.core.models import AccessEvent, Addendum
+from clinic.pathway.models import (
+    CLOSED_COURSE_STATUSES,
+    ELIGIBLE_DECISIONS,
+    Assessment,
+    ChecklistAnswer,
+    ChecklistTemplate,
+    Consultation,
+    CourseStatus,
+    FollowUp,
+    FollowUpStatus,
+    PlanStatus,
+    TreatmentCourse,
+    TreatmentPlan,
+)
+from clinic.patients.selectors import patients_visible_to
+
+
+def _is_uuid(value):
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _get_or_404(queryset, *, user, public_id, object_type, patient_of):
+    """The object of the user-scoped `queryset` with `public_id`, or 404. Either way the
+    attempt is audited, against the object's patient when the object exists at all."""
+    found = queryset.filter(public_id=public_id).first() if _is_uuid(public_id) else None
+    if found is None:
+        unscoped = (
+            queryset.model.objects.filter(public_id=public_id).first()
+            if _is_uuid(public_id)
+            else None
+        )
+        record_access(
+            user=user,
+            action=AccessEvent.Action.VIEW,
+            object_type=object_type,
+            object_public_id=public_id if _is_uuid(public_id) else None,
+            patient=patient_of(unscoped) if unscoped is not None else None,
+            outcome=AccessEvent.Outcome.DENIED,
+        )
+        raise Http404(f"No such {object_type.replace('_', ' ')}.")
+    record_access(
+        user=user,
+        action=AccessEvent.Action.VIEW,
+        object_type=object_type,
+        object_public_id=found.public_id,
+        patient=patient_of(found),
+    )
+    return found
+
+
+def courses_visible_to(user, roles=STAFF_ROLES):
+    return TreatmentCourse.objects.filter(
+        patient__in=patients_visible_to(user, roles=roles, include_own=False)
+    )
+
+
+def course_get_for_user(user, public_id, roles=STAFF_ROLES):
+    return _get_or_404(
+        courses_visible_to(user, roles).select_related("patient", "patient__clinic"),
+        user=user,
+        public_id=public_id,
+        object_type="treatment_course",
+        patient_of=lambda course: course.patient,
+    )
+
+
+def _course_child_get(model, user, public_id, object_type, roles):
+    return _get_or_404(
+        model.objects.filter(course__in=courses_visible_to(user, roles)).select_related(
+            "course", "course__patient", "course__patient__clinic"
+        ),
+        user=user,
+        public_id=public_id,
+        object_type=object_type,
+        patient_of=lambda child: child.course.patient,
+    )
+
+
+def plan_get_for_user(user, public_id, roles=STAFF_ROLES):
+    return _course_child_get(TreatmentPlan, user, public_id, "treatment_plan", roles)
+
+
+def assessment_get_for_user(user, public_id, roles=STAFF_ROLES):
+    return _course_child_get(Assessment, user, public_id, "assessment", roles)
+
+
+def follow_up_get_for_user(user, public_id, roles=STAFF_ROLES):
+    return _course_child_get(FollowUp, user, public_id, "follow_up", roles)
+
+
+def consultation_get_for_user(user, public_id, roles=STAFF_ROLES):
+    return _course_child_get(Consultation, user, public_id, "consultation", roles)
+
+
+# --- reads of a course the caller has already fetched through a selector ----------------------
+
+
+def courses_for_patient(patient):
+    return patient.treatment_courses.order_by("-created_at", "-id")
+
+
+def latest_signed_assessment(course):
+    return course.assessments.filter(signed_at__isnull=False).order_by("-signed_at").first()
+
+
+def current_plan(course):
+    """The approved plan, else the suspended one, else None."""
+    plans = {plan.status: plan for plan in course.plans.all()}
+    return plans.get(PlanStatus.APPROVED) or plans.get(PlanStatus.SUSPENDED)
+
+
+def draft_plan(course):
+    return course.plans.filter(status=PlanStatus.DRAFT).first()
+
+
+def checklist_answers(response):
+    return list(
+        ChecklistAnswer.objects.filter(response=response)
+        .select_related("item", "response")
+        .order_by("item__position")
+    )
+
+
+def active_checklist_template(kind, clinic):
+    """The clinic's own active version of a checklist, else the default one."""
+    templates = ChecklistTemplate.objects.filter(kind=kind, is_active=True)
+    return (
+        templates.filter(clinic=clinic).order_by("-version").first()
+        or templates.filter(clinic__isnull=True).order_by("-version").first()
+    )
+
+
+def addenda_for(note):
+    return (
+        Addendum.objects.filter(
+            content_type=ContentType.objects.get_for_model(type(note)), object_id=note.pk
+        )
+        .select_related("author")
+        .order_by("signed_at", "id")
+    )
+
+
+def course_timeline(course):
+    """What happened in the course, newest first: status changes, notes, plans, follow-ups.
+
+    Each entry is a dict with `at` (a datetime), `kind`, `title`, `detail`, `signed` and,
+    where there is one, `url_name` and `public_id` to link to.
+    """
+    entries = []
+    for change in course.status_changes.select_related("changed_by"):
+        entries.append(
+            {
+                "at": change.changed_at,
+                "kind": "status",
+                "title": f"Status: {change.get_to_status_display()}",
+                "detail": change.reason,
+                "by": change.changed_by,
+                "signed": None,
+            }
+        )
+    consultation = (
+        Consultation.objects.filter(course=course).select_related("author", "signed_by").first()
+    )
+    if consultation is not None:
+        entries.append(_note_entry(consultation, "Consultation", "pathway:consultation"))
+    for assessment in course.assessments.select_related("author", "signed_by"):
+        title = "Assessment"
+        if assessment.decision:
+            title += f": {assessment.get_decision_display()}"
+        entries.append(_note_entry(assessment, title, "pathway:assessment"))
+    for plan in course.plans.select_related("author", "signed_by"):
+        entries.append(
+            _note_entry(plan, f"Plan v{plan.version} ({plan.get_status_display()})", "pathway:plan")
+        )
+    for follow_up in course.follow_ups.select_related("scheduled_by", "completed_by", "signed_by"):
+        entry = _note_entry(follow_up, str(follow_up), "pathway:follow_up")
+        entry["by"] = follow_up.completed_by or follow_up.scheduled_by
+        if follow_up.status == FollowUpStatus.SCHEDULED:
+            # Nothing to sign yet: the visit has not happened.
+            entry["signed"] = None
+            entry["title"] = f"{follow_up} (scheduled)"
+        entries.append(entry)
+    return sorted(entries, key=lambda entry: entry["at"], reverse=True)
+
+
+def _note_entry(note, title, url_name):
+    return {
+        "at": note.signed_at or note.created_at,
+        "kind": "note",
+        "title": title,
+        "detail": "",
+        "by": note.signed_by or getattr(note, "author", None),
+        "signed": note.is_signed,
+        "url_name": url_name,
+        "public_id": note.public_id,
+    }
+
+
+def course_next_step(course):
+    """The next thing the course needs, and what stands in its way.
+
+    Returns a dict: `title`, `action` (a url name taking the course's public id, or None),
+    `action_label`, `blockers` (sentences).
+    """
+    from clinic.pathway import services  # the guards live with the transitions
+
+    status = course.status
+    consultation = Consultation.objects.filter(course=course).first()
+    if status == CourseStatus.CONSULTATION:
+        blockers = services.course_guard_problems(course, CourseStatus.ASSESSMENT)
+        if consultation is None or not consultation.is_signed:
+            return _step(
+                "Complete and sign the consultation",
+                "pathway:consultation_edit",
+                "Open consultation",
+                blockers,
+            )
+        return _step("Move the course to assessment", None, "", blockers, CourseStatus.ASSESSMENT)
+    if status == CourseStatus.ASSESSMENT:
+        blockers = services.course_guard_problems(course, CourseStatus.PLANNING)
+        assessment = course.assessments.order_by("-created_at").first()
+        if assessment is None or not assessment.is_signed:
+            return _step(
+                "Complete the assessment; a prescriber signs the decision",
+                "pathway:assessment_start",
+                "Open assessment",
+                blockers,
+            )
+        if assessment.decision not in ELIGIBLE_DECISIONS:
+            return _step(
+                f"Assessment decision: {assessment.get_decision_display()}. Re-assess or close "
+                "the course.",
+                "pathway:assessment_start",
+                "Re-assess",
+                blockers,
+            )
+        return _step("Move the course to planning", None, "", blockers, CourseStatus.PLANNING)
+    if status == CourseStatus.PLANNING:
+        blockers = services.course_guard_problems(course, CourseStatus.ACTIVE)
+        if not course.plans.filter(status=PlanStatus.APPROVED).exists():
+            return _step(
+                "Write the treatment plan; a prescriber approves it",
+                "pathway:plan_create",
+                "Open plan",
+                blockers,
+            )
+        return _step("Start treatment", None, "", blockers, CourseStatus.ACTIVE)
+    if status == CourseStatus.ACTIVE:
+        review = course.follow_ups.filter(kind="induction_review").order_by("due_on").first()
+        blockers = services.course_guard_problems(course, CourseStatus.MAINTENANCE)
+        title = "Sessions per the plan"
+        if review is not None and review.status == FollowUpStatus.SCHEDULED:
+            title += f"; end-of-induction review due {review.due_on:%-d %b %Y}"
+        return _step(title, None, "", blockers, CourseStatus.MAINTENANCE)
+    if status == CourseStatus.MAINTENANCE:
+        return _step("Maintenance sessions and reviews per the plan", None, "", [])
+    if status == CourseStatus.ON_HOLD:
+        return _step(
+            "On hold: a prescriber resumes or ends the course",
+            None,
+            "",
+            services.course_guard_problems(course, CourseStatus.ACTIVE),
+            CourseStatus.ACTIVE,
+        )
+    return _step(f"Course {course.get_status_display().lower()}", None, "", [])
+
+
+def _step(title, action, action_label, blockers, target=None):
+    return {
+        "title": title,
+        "action": action,
+        "action_label": action_label,
+        "blockers": blockers,
+        "target": target,
+    }
+
+
+# --- lists for the clinician home -------------------------------------------------------------
+
+
+def awaiting_signature_for_user(user, limit=20):
+    """Unsigned notes the user wrote, and, for prescribers, draft plans awaiting approval
+    and assessments awaiting a prescriber's decision in their clinics."""
+    courses = courses_visible_to(user, CLINICIAN_ROLES).exclude(status__in=CLOSED_COURSE_STATUSES)
+    related = ("course", "course__patient")
+    items = []
+    for note, label, url_name in (
+        (
+            Consultation.objects.filter(course__in=courses, author=user, signed_at__isnull=True),
+            "Consultation",
+            "pathway:consultation_edit_by_id",
+        ),
+        (
+            FollowUp.objects.filter(
+                course__in=courses,
+                completed_by=user,
+                status=FollowUpStatus.COMPLETED,
+                signed_at__isnull=True,
+            ),
+            "Follow-up",
+            "pathway:follow_up",
+        ),
+    ):
+        for obj in note.select_related(*related)[:limit]:
+            items.append(_signature_item(obj, label, url_name))
+    prescriber_clinics = user.clinic_memberships.filter(
+        role=StaffRole.PRESCRIBER, is_active=True
+    ).values("clinic_id")
+    assessments = Assessment.objects.filter(course__in=courses, signed_at__isnull=True)
+    plans = TreatmentPlan.objects.filter(course__in=courses, status=PlanStatus.DRAFT)
+    if prescriber_clinics.exists():
+        assessments = assessments.filter(course__patient__clinic_id__in=prescriber_clinics)
+        plans = plans.filter(course__patient__clinic_id__in=prescriber_clinics)
+    else:
+        assessments = assessments.filter(author=user)
+        plans = plans.none()
+    for obj in assessments.select_related(*related)[:limit]:
+        items.append(_signature_item(obj, "Assessment", "pathway:assessment"))
+    for obj in plans.select_related(*related)[:limit]:
+        items.append(_signature_item(obj, f"Plan v{obj.version} to approve", "pathway:plan"))
+    return sorted(items, key=lambda item: item["since"])[:limit]
+
+
+def _signature_item(obj, label, url_name):
+    return {
+        "label": label,
+        "patient": obj.course.patient,
+        "course": obj.course,
+        "since": obj.created_at,
+        "url_name": url_name,
+        "public_id": obj.public_id,
+    }
+
+
+def overdue_follow_ups_for_user(user, *, today=None, limit=None):
+    today = today or timezone.localdate()
+    follow_ups = (
+        FollowUp.objects.filter(
+            course__in=courses_visible_to(user),
+            status=FollowUpStatus.SCHEDULED,
+            due_on__lt=today,
+        )
+        .select_related("course", "course__patient", "course__patient__clinic")
+        .order_by("due_on", "id")
+    )
+    return follow_ups[:limit] if limit else follow_ups
+
+
+def courses_with_steps(patient):
+    """The patient's courses with what the chart shows of each, in few queries."""
+    return (
+        courses_for_patient(patient)
+        .prefetch_related(
+            Prefetch("plans", queryset=TreatmentPlan.objects.order_by("-version")),
+            Prefetch("follow_ups", queryset=FollowUp.objects.order_by("due_on")),
+        )
+        .select_related("consultation")
+    )
+
+
+def course_chart_step(course):
+    """The next step of a course from `courses_with_steps` as the patient chart shows it:
+    (label, url name, public id). Reads only what that query fetched, so a chart of many
+    courses costs no query per course."""
+    status = course.status
+    if status == CourseStatus.CONSULTATION:
+        try:
+            consultation = course.consultation
+        except ObjectDoesNotExist:
+            consultation = None
+        if consultation is None or not consultation.is_signed:
+            return ("Complete the consultation", "pathway:consultation_edit", course.public_id)
+        return ("Move to assessment", "pathway:course", course.public_id)
+    if status == CourseStatus.ASSESSMENT:
+        return ("Eligibility assessment", "pathway:assessment_start", course.public_id)
+    plans = list(course.plans.all())
+    if status == CourseStatus.PLANNING:
+        draft = next((plan for plan in plans if plan.status == PlanStatus.DRAFT), None)
+        if draft is not None:
+            return (f"Plan v{draft.version} awaits approval", "pathway:plan", draft.public_id)
+        if not any(plan.status == PlanStatus.APPROVED for plan in plans):
+            return ("Write the treatment plan", "pathway:plan_create", course.public_id)
+        return ("Start treatment", "pathway:course", course.public_id)
+    if status in (CourseStatus.ACTIVE, CourseStatus.MAINTENANCE):
+        due = next(
+            (f for f in course.follow_ups.all() if f.status == FollowUpStatus.SCHEDULED), None
+        )
+        if due is not None:
+            when = "overdue since" if due.due_on < timezone.localdate() else "due"
+            return (
+                f"{due.get_kind_display()} {when} {due.due_on:%-d %b %Y}",
+                "pathway:follow_up",
+                due.public_id,
+            )
+        return ("Sessions per the plan", "pathway:course", course.public_id)
+    return ("Open the course", "pathway:course", course.public_id)

@@ -1,0 +1,7 @@
+/* The Print button of the printable session record (no inline script: strict CSP). */
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+})();

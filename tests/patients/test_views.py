@@ -1,0 +1,210 @@
+import pytest
+from django.urls import reverse
+
+from clinic.core.models import AccessEvent
+from clinic.patients.models import CareTeamMember, Patient
+from tests import factories
+
+REGISTRATION = {
+    "given_name": "Avery",
+    "family_name": "Example",
+    "date_of_birth": "1980-05-17",
+    "sex_at_birth": "female",
+    "phone": "+1 555 0100",
+    "email": "avery@example.invalid",
+}
+
+
+def detail_url(patient):
+    return reverse("patients:detail", kwargs={"public_id": patient.public_id})
+
+
+@pytest.mark.django_db
+def test_patient_list_paginates_and_audits_one_list_read(client, clinic, prescriber, settings):
+    settings.PATIENT_LIST_PAGE_SIZE = 5
+    factories.PatientFactory.create_batch(12, clinic=clinic)
+    client.force_login(prescriber)
+    response = client.get(reverse("patients:list"), {"page": 3})
+    assert response.status_code == 200
+    assert len(response.context["page"].object_list) == 2
+    assert "Page 3 of 3" in response.content.decode()
+    assert AccessEvent.objects.filter(action="list").count() == 1
+
+
+@pytest.mark.django_db
+def test_patient_list_search_keeps_the_query_and_says_when_nothing_matches(
+    client, patient, prescriber
+):
+    client.force_login(prescriber)
+    response = client.get(reverse("patients:list"), {"q": "Zzyzx"})
+    page = response.content.decode()
+    assert 'value="Zzyzx"' in page
+    assert "No patient matches “Zzyzx”" in page
+
+
+@pytest.mark.django_db
+def test_patient_list_with_bad_parameters_still_answers(client, patient, prescriber):
+    client.force_login(prescriber)
+    response = client.get(
+        reverse("patients:list"), {"status": "nonsense", "clinic": "x", "page": "-1"}
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 40])
+def test_patient_list_query_count_is_fixed(
+    client, clinic, prescriber, count, django_assert_max_num_queries
+):
+    factories.PatientFactory.create_batch(count, clinic=clinic)
+    client.force_login(prescriber)
+    with django_assert_max_num_queries(10):
+        client.get(reverse("patients:list"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("team_size", [1, 6])
+def test_patient_detail_query_count_is_fixed(
+    client, clinic, clinic_admin, team_size, django_assert_max_num_queries
+):
+    patient = factories.PatientFactory(clinic=clinic)
+    for _ in range(team_size):
+        CareTeamMember.objects.create(
+            patient=patient,
+            user=factories.make_staff(clinic=clinic, role="nurse"),
+            responsibility="nurse",
+        )
+    client.force_login(clinic_admin)
+    with django_assert_max_num_queries(15):  # 14 + the alerts bell's unread count
+        response = client.get(detail_url(patient))
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_patient_detail_shows_the_header_and_care_team(client, patient, prescriber):
+    CareTeamMember.objects.create(
+        patient=patient, user=prescriber, responsibility="primary_prescriber"
+    )
+    client.force_login(prescriber)
+    page = client.get(detail_url(patient)).content.decode()
+    assert patient.full_name in page
+    assert f"MRN {patient.medical_record_number}" in page
+    assert "Primary prescriber" in page
+    assert "No emergency contact recorded" in page
+    assert "Who opened this record" not in page  # only clinic admins see the access log
+
+
+@pytest.mark.django_db
+def test_clinic_admin_sees_who_opened_the_record(client, patient, clinic_admin, prescriber):
+    client.force_login(prescriber)
+    client.get(detail_url(patient))
+    client.force_login(clinic_admin)
+    page = client.get(detail_url(patient)).content.decode()
+    assert "Who opened this record" in page
+    assert f"{prescriber.username} · viewed" in page
+
+
+@pytest.mark.django_db
+def test_register_patient_redirects_to_the_new_record(client, prescriber):
+    client.force_login(prescriber)
+    response = client.post(reverse("patients:create"), REGISTRATION, follow=True)
+    patient = Patient.objects.get()
+    assert response.redirect_chain[-1][0] == detail_url(patient)
+    assert f"registered with MRN {patient.medical_record_number}" in response.content.decode()
+    assert patient.created_by == prescriber
+
+
+@pytest.mark.django_db
+def test_register_patient_with_bad_input_shows_errors_beside_fields_and_keeps_input(
+    client, prescriber
+):
+    client.force_login(prescriber)
+    bad = {**REGISTRATION, "date_of_birth": "2999-01-01", "phone": "call me", "given_name": " "}
+    response = client.post(reverse("patients:create"), {**bad, "family_name": "Kept<b>"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The date of birth cannot be in the future." in page
+    assert "Enter a phone number" in page
+    assert 'value="Kept&lt;b&gt;"' in page
+    assert 'value="call me"' in page
+    assert Patient.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_register_patient_into_a_clinic_the_user_does_not_work_in_is_refused(
+    client, prescriber, other_clinic
+):
+    client.force_login(prescriber)
+    response = client.post(reverse("patients:create"), {**REGISTRATION, "clinic": other_clinic.pk})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert Patient.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_edit_saves_and_a_stale_edit_shows_a_conflict_keeping_the_typed_values(
+    client, patient, prescriber, nurse
+):
+    url = reverse("patients:edit", kwargs={"public_id": patient.public_id})
+    form = {
+        **REGISTRATION,
+        "given_name": patient.given_name,
+        "family_name": patient.family_name,
+        "status": "active",
+        "version": 1,
+    }
+    client.force_login(nurse)
+    assert client.post(url, {**form, "phone": "+1 555 0111"}).status_code == 302
+    client.force_login(prescriber)
+    response = client.post(url, {**form, "phone": "+1 555 0222"})
+    page = response.content.decode()
+    assert "Someone else saved this patient" in page
+    assert 'value="+1 555 0222"' in page
+    patient.refresh_from_db()
+    assert patient.phone == "+1 555 0111"
+
+
+@pytest.mark.django_db
+def test_care_team_add_and_remove(client, patient, prescriber, nurse):
+    client.force_login(prescriber)
+    add = reverse("patients:care_team_add", kwargs={"public_id": patient.public_id})
+    response = client.post(add, {"user": nurse.pk, "responsibility": "nurse"}, follow=True)
+    assert "joined the care team" in response.content.decode()
+    member = CareTeamMember.objects.get(patient=patient, user=nurse)
+    remove = reverse(
+        "patients:care_team_remove",
+        kwargs={"public_id": patient.public_id, "member_public_id": member.public_id},
+    )
+    client.post(remove)
+    member.refresh_from_db()
+    assert not member.is_active
+
+
+@pytest.mark.django_db
+def test_care_team_add_with_bad_input_explains_and_changes_nothing(client, patient, prescriber):
+    client.force_login(prescriber)
+    add = reverse("patients:care_team_add", kwargs={"public_id": patient.public_id})
+    response = client.post(add, {"user": "abc", "responsibility": "boss"}, follow=True)
+    assert "Care team not changed" in response.content.decode()
+    assert not CareTeamMember.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_nurse_cannot_change_the_care_team(client, patient, nurse):
+    client.force_login(nurse)
+    add = reverse("patients:care_team_add", kwargs={"public_id": patient.public_id})
+    assert client.post(add, {"user": nurse.pk, "responsibility": "nurse"}).status_code == 404
+    assert not CareTeamMember.objects.exists()
+
+
+@pytest.mark.django_db
+def test_user_text_is_escaped_on_every_patient_page(client, clinic, prescriber):
+    patient = factories.PatientFactory(
+        clinic=clinic, given_name="<script>alert(1)</script>", address="<img src=x onerror=1>"
+    )
+    client.force_login(prescriber)
+    for url in (reverse("patients:list"), detail_url(patient), reverse("clinician_home")):
+        page = client.get(url).content.decode()
+        assert "<script>alert(1)</script>" not in page
+        assert "<img src=x" not in page
