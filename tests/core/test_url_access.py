@@ -183,7 +183,10 @@ class World:
         self.clinic = factories.ClinicFactory()
         self.prescriber = factories.make_staff(clinic=self.clinic, role="prescriber")
         self.clinic_admin = factories.make_staff(clinic=self.clinic, role="admin")
-        self.patient = factories.PatientFactory(clinic=self.clinic)
+        # A name no generated user can share, so "the name is not on the page" is meaningful.
+        self.patient = factories.PatientFactory(
+            clinic=self.clinic, given_name="Philippa", family_name="Quennell-Ashdown"
+        )
         self.member = CareTeamMember.objects.create(
             patient=self.patient, user=self.prescriber, responsibility="primary_prescriber"
         )
