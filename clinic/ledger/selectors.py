@@ -5,7 +5,6 @@ patient) is a 404, and both outcomes are audited.
 """
 
 import datetime
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from clinic.accounts.roles import STAFF_ROLES
 from clinic.core.audit import record_access
+from clinic.core.lookups import is_uuid as _is_uuid
 from clinic.core.models import AccessEvent
 from clinic.ledger.models import (
     DRAW_USE_TYPES,
@@ -29,14 +29,6 @@ from clinic.patients.selectors import clinics_for_user
 
 E = EntryType
 ZERO = Decimal("0.00")
-
-
-def _is_uuid(value):
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def lots_visible_to(user, roles=STAFF_ROLES):

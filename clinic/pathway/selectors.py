@@ -4,17 +4,14 @@ Every lookup by public id scopes by the user's clinics (through the patients the
 answers 404 for anything else, and writes an `AccessEvent` either way.
 """
 
-import uuid
-
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch
-from django.http import Http404
 from django.utils import timezone
 
 from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES, StaffRole
-from clinic.core.audit import record_access
-from clinic.core.models import AccessEvent, Addendum
+from clinic.core.lookups import scoped_get_or_404 as _get_or_404
+from clinic.core.models import Addendum
 from clinic.pathway.models import (
     CLOSED_COURSE_STATUSES,
     ELIGIBLE_DECISIONS,
@@ -30,43 +27,6 @@ from clinic.pathway.models import (
     TreatmentPlan,
 )
 from clinic.patients.selectors import patients_visible_to
-
-
-def _is_uuid(value):
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
-
-
-def _get_or_404(queryset, *, user, public_id, object_type, patient_of):
-    """The object of the user-scoped `queryset` with `public_id`, or 404. Either way the
-    attempt is audited, against the object's patient when the object exists at all."""
-    found = queryset.filter(public_id=public_id).first() if _is_uuid(public_id) else None
-    if found is None:
-        unscoped = (
-            queryset.model.objects.filter(public_id=public_id).first()
-            if _is_uuid(public_id)
-            else None
-        )
-        record_access(
-            user=user,
-            action=AccessEvent.Action.VIEW,
-            object_type=object_type,
-            object_public_id=public_id if _is_uuid(public_id) else None,
-            patient=patient_of(unscoped) if unscoped is not None else None,
-            outcome=AccessEvent.Outcome.DENIED,
-        )
-        raise Http404(f"No such {object_type.replace('_', ' ')}.")
-    record_access(
-        user=user,
-        action=AccessEvent.Action.VIEW,
-        object_type=object_type,
-        object_public_id=found.public_id,
-        patient=patient_of(found),
-    )
-    return found
 
 
 def courses_visible_to(user, roles=STAFF_ROLES):

@@ -75,6 +75,13 @@ def _require_role(user, roles, clinic, what):
         raise ValidationError(f"Only a {names} of this clinic can {what}.")
 
 
+def _measures_follow(course):
+    """Keeps the course's due questionnaires in step with what just changed."""
+    from clinic.measures.services import due_sync
+
+    due_sync(course=course)
+
+
 def _require_open(course):
     if course.is_closed:
         raise ValidationError(f"This course is {course.get_status_display().lower()}.")
@@ -235,6 +242,7 @@ def course_transition(*, course, to_status, by, reason=""):
         course.patient,
         f"status {change.from_status} -> {change.to_status}",
     )
+    _measures_follow(course)
     return course
 
 
@@ -738,6 +746,7 @@ def plan_approve(*, plan, by):
     _sign(plan, by=by, patient=course.patient)
     _plan_move(plan, PlanStatus.APPROVED, by, "Approved")
     _schedule_follow_ups(course, plan, by)
+    _measures_follow(course)
     return plan
 
 
@@ -830,6 +839,7 @@ def follow_up_schedule(*, course, by, kind, due_on):
     follow_up.full_clean()
     follow_up.save()
     _audit(by, AccessEvent.Action.CREATE, follow_up, course.patient)
+    _measures_follow(course)
     return follow_up
 
 
@@ -906,7 +916,9 @@ def follow_up_close(*, follow_up, by, status, reason):
     follow_up.outcome_notes = reason.strip()
     follow_up.completed_by = by
     follow_up.save()
-    return _sign(follow_up, by=by, patient=course.patient)
+    _sign(follow_up, by=by, patient=course.patient)
+    _measures_follow(course)
+    return follow_up
 
 
 # --- checklist templates ----------------------------------------------------------------------

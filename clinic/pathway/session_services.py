@@ -214,7 +214,15 @@ def session_schedule(*, course, by, scheduled_at, nurse=None, prescriber=None):
         session=session, from_status="", to_status=session.status, changed_by=by, reason="Booked"
     )
     _audit(by, session, f"booked session {session.session_number}", AccessEvent.Action.CREATE)
+    _measures_follow(course)
     return session
+
+
+def _measures_follow(course):
+    """Keeps the course's due questionnaires in step with its sessions."""
+    from clinic.measures.services import due_sync
+
+    due_sync(course=course)
 
 
 def _start_checklist(session, kind):
@@ -256,6 +264,7 @@ def session_cancel(*, session, by, status, reason):
     _move(session, status, by, reason)
     session.cancel_reason = reason.strip()
     session.save(update_fields=["cancel_reason", "updated_at"])
+    _measures_follow(session.course)
     return session
 
 
@@ -651,7 +660,9 @@ def session_discharge(*, session, by, escort_name, escort_relationship, escort_p
     _move(session, SessionStatus.DISCHARGED, by)
     session.discharged_at = max(timezone.now(), session.ready_to_leave_at)
     session.save(update_fields=["discharged_at", "updated_at"])
-    return _sign(session, by=by, patient=session.course.patient)
+    _sign(session, by=by, patient=session.course.patient)
+    _measures_follow(session.course)
+    return session
 
 
 @transaction.atomic

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "clinic.pathway",
     "clinic.ledger",
     "clinic.monitoring",
+    "clinic.measures",
     "clinic.portal",
 ]
 
@@ -181,5 +182,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         # A heartbeat that waited in the queue proves nothing about the worker's present.
         "options": {"expires": 50},
+    },
+    # Journal reminders honour each patient's chosen time to within this interval.
+    "send-reminders": {"task": "clinic.measures.tasks.send_reminders", "schedule": 300.0},
+    "sync-measure-schedules": {
+        "task": "clinic.measures.tasks.sync_measure_schedules",
+        "schedule": 3600.0,
     },
 }

@@ -1,0 +1,332 @@
+"""Reads of scores, journal entries, schedules and alerts for a signed-in user.
+
+Staff lookups scope by the patients the user may see; portal lookups by the user's own
+record. Every lookup by public id is audited, allowed or not.
+"""
+
+import datetime
+from decimal import Decimal
+from statistics import mean
+
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES
+from clinic.core.audit import record_access
+from clinic.core.lookups import scoped_get_or_404
+from clinic.core.models import AccessEvent, Addendum
+from clinic.measures import instruments
+from clinic.measures.models import (
+    DueStatus,
+    InstrumentResponse,
+    MeasureDue,
+    MoodJournalEntry,
+    SafetyAlert,
+)
+from clinic.measures.services import (
+    ANSWERABLE_DAYS_EARLY,
+    measure_settings_for,
+    patient_local_date,
+)
+from clinic.patients.selectors import patients_visible_to
+
+JOURNAL_CHART_DAYS = 90
+BASELINE_MAX_AGE_DAYS = 30  # DOMAIN §7.4 (default; confirm clinically)
+LOW_MOOD = 2
+LOW_MOOD_RUN = 3
+MOOD_DROP = 3
+
+
+def _patient_of(obj):
+    return obj.patient
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+
+def alerts_visible_to(user):
+    return SafetyAlert.objects.filter(
+        patient__in=patients_visible_to(user, roles=STAFF_ROLES, include_own=False)
+    )
+
+
+def alert_get_for_user(user, public_id):
+    return scoped_get_or_404(
+        alerts_visible_to(user).select_related(
+            "patient__clinic", "actioned_by", "response", "journal_entry"
+        ),
+        user=user,
+        public_id=public_id,
+        object_type="safety_alert",
+        patient_of=_patient_of,
+    )
+
+
+def alert_list_for_user(user, *, status=SafetyAlert.Status.OPEN):
+    record_access(
+        user=user, action=AccessEvent.Action.LIST, object_type="safety_alert_list",
+        detail=f"status={status}",
+    )  # fmt: skip
+    return (
+        alerts_visible_to(user)
+        .filter(status=status)
+        .select_related("patient", "actioned_by")
+        .order_by("-raised_at", "-id")
+    )
+
+
+def open_alert_count(user):
+    return alerts_visible_to(user).filter(status=SafetyAlert.Status.OPEN).count()
+
+
+def response_get_for_user(user, public_id):
+    return scoped_get_or_404(
+        InstrumentResponse.objects.filter(
+            patient__in=patients_visible_to(user, include_own=False)
+        ).select_related("patient__clinic", "entered_by", "session", "course"),
+        user=user,
+        public_id=public_id,
+        object_type="instrument_response",
+        patient_of=_patient_of,
+    )
+
+
+def overdue_for_user(user, *, today=None):
+    """Open occasions past their date, for the patients of the user's clinics."""
+    today = today or timezone.localdate()
+    record_access(user=user, action=AccessEvent.Action.LIST, object_type="overdue_measures")
+    return (
+        MeasureDue.objects.filter(
+            patient__in=patients_visible_to(user, roles=CLINICIAN_ROLES, include_own=False),
+            status=DueStatus.OPEN,
+            due_on__lt=today,
+        )
+        .select_related("patient", "course")
+        .order_by("due_on", "patient__family_name", "instrument_code")
+    )
+
+
+def open_due_for_course(course):
+    return list(course.measures_due.filter(status=DueStatus.OPEN).order_by("due_on"))
+
+
+# --- outcomes ------------------------------------------------------------------------------
+
+
+def _first_dose_at(patient):
+    from clinic.pathway.models.session import DOSED_SESSION_STATUSES
+
+    return (
+        patient.treatment_courses.filter(sessions__status__in=DOSED_SESSION_STATUSES)
+        .order_by("sessions__dose_started_at")
+        .values_list("sessions__dose_started_at", flat=True)
+        .first()
+    )
+
+
+def baseline_for(responses, first_dose_at):
+    """DOMAIN §7.4: the last score before the first dose, at most 30 days before it."""
+    if first_dose_at is None:
+        return None
+    earliest = first_dose_at - datetime.timedelta(days=BASELINE_MAX_AGE_DAYS)
+    before = [r for r in responses if earliest <= r.completed_at <= first_dose_at]
+    return before[-1] if before else None
+
+
+def outcomes_for_patient(patient):
+    """Per-instrument series with bands, baseline, latest, response and remission; the
+    treatment sessions and the mood journal, for the outcomes charts. Constant queries."""
+    from clinic.pathway.models import AdministrationSession
+    from clinic.pathway.models.session import DOSED_SESSION_STATUSES
+
+    responses = list(
+        InstrumentResponse.objects.filter(patient=patient).order_by("completed_at", "id")
+    )
+    sessions = list(
+        AdministrationSession.objects.filter(
+            course__patient=patient, status__in=DOSED_SESSION_STATUSES
+        )
+        .order_by("dose_started_at")
+        .values("session_number", "dose_started_at", "public_id")
+    )
+    first_dose_at = sessions[0]["dose_started_at"] if sessions else None
+    by_code = {}
+    for response in responses:
+        by_code.setdefault(response.instrument_code, []).append(response)
+    series = []
+    for instrument in instruments.all_instruments():
+        rows = by_code.get(instrument.code)
+        if not rows:
+            continue
+        baseline = baseline_for(rows, first_dose_at)
+        latest = rows[-1]
+        outcome = instruments.response_status(
+            instrument.code, baseline.total if baseline else None, latest.total
+        )
+        series.append(
+            {
+                "instrument": instrument,
+                "responses": rows,
+                "baseline": baseline,
+                "latest": latest,
+                "outcome": outcome,
+                "chart": {
+                    "code": instrument.code,
+                    "name": instrument.name,
+                    "min": instrument.min_total,
+                    "max": instrument.max_total,
+                    "bands": [
+                        {"low": b.low, "high": b.high, "name": b.name} for b in instrument.bands
+                    ],
+                    "points": [
+                        {"x": r.completed_at.isoformat(), "y": r.total, "band": r.band}
+                        for r in rows
+                    ],
+                },
+            }
+        )
+    journal = journal_series(patient, days=JOURNAL_CHART_DAYS)
+    return {
+        "series": series,
+        "sessions": [
+            {"x": s["dose_started_at"].isoformat(), "label": f"Session {s['session_number']}"}
+            for s in sessions
+            if s["dose_started_at"]
+        ],
+        "journal": journal,
+        "journal_flags": journal_flags(journal),
+        "first_dose_at": first_dose_at,
+    }
+
+
+def journal_series(patient, *, days=JOURNAL_CHART_DAYS, today=None):
+    today = today or patient_local_date(patient)
+    since = today - datetime.timedelta(days=days - 1)
+    rows = (
+        MoodJournalEntry.objects.filter(patient=patient, entry_date__gte=since)
+        .order_by("entry_date")
+        .values("entry_date", "mood", "energy", "anxiety", "sleep_hours", "safety_thoughts")
+    )
+    return [
+        {
+            "x": row["entry_date"].isoformat(),
+            "mood": row["mood"],
+            "energy": row["energy"],
+            "anxiety": row["anxiety"],
+            "sleep": float(row["sleep_hours"]),
+            "safety": row["safety_thoughts"],
+        }
+        for row in rows
+    ]
+
+
+def journal_flags(journal):
+    """DOMAIN §8 clinician flags: the safety item; mood <= 2 three days running; a mood
+    3 or more below the mean of the 7 entries before it."""
+    flags = []
+    for index, day in enumerate(journal):
+        if day["safety"]:
+            flags.append({"date": day["x"], "text": "Thoughts of self-harm reported"})
+        run = journal[max(0, index - LOW_MOOD_RUN + 1) : index + 1]
+        consecutive = len(run) == LOW_MOOD_RUN and all(
+            (
+                datetime.date.fromisoformat(run[i + 1]["x"])
+                - datetime.date.fromisoformat(run[i]["x"])
+            ).days
+            == 1
+            for i in range(LOW_MOOD_RUN - 1)
+        )
+        if consecutive and all(d["mood"] <= LOW_MOOD for d in run):
+            flags.append({"date": day["x"], "text": f"Mood {LOW_MOOD} or lower three days running"})
+        previous = journal[max(0, index - 7) : index]
+        if len(previous) >= 3:
+            average = Decimal(str(mean(d["mood"] for d in previous))).quantize(Decimal("0.1"))
+            if day["mood"] <= average - MOOD_DROP:
+                flags.append(
+                    {
+                        "date": day["x"],
+                        "text": f"Mood {day['mood']}, {MOOD_DROP}+ below the mean of {average}",
+                    }
+                )
+    return flags
+
+
+def seven_day_mean(journal, today):
+    since = today - datetime.timedelta(days=6)
+    moods = [d["mood"] for d in journal if datetime.date.fromisoformat(d["x"]) >= since]
+    if not moods:
+        return None
+    return Decimal(str(mean(moods))).quantize(Decimal("0.1"))
+
+
+def corrections_for(obj):
+    return list(
+        Addendum.objects.filter(
+            content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk
+        )
+        .select_related("author")
+        .order_by("signed_at")
+    )
+
+
+# --- portal --------------------------------------------------------------------------------
+
+
+def portal_due(patient, *, today=None):
+    """Questionnaires the patient can answer now: open, patient-rated, due by tomorrow."""
+    today = today or patient_local_date(patient)
+    patient_codes = [i.code for i in instruments.all_instruments() if i.rater == "patient"]
+    enabled = set(measure_settings_for(patient.clinic).enabled_codes())
+    due = (
+        MeasureDue.objects.filter(
+            patient=patient,
+            status=DueStatus.OPEN,
+            instrument_code__in=[c for c in patient_codes if c in enabled],
+            due_on__lte=today + datetime.timedelta(days=ANSWERABLE_DAYS_EARLY),
+        )
+        .order_by("due_on")
+        .values_list("instrument_code", "due_on", "label")
+    )
+    # One entry per instrument: answering it once fulfils every open occasion.
+    grouped = {}
+    for code, due_on, label in due:
+        grouped.setdefault(code, {"instrument": instruments.get(code), "due_on": due_on,
+                                  "labels": []})["labels"].append(label)  # fmt: skip
+    return list(grouped.values())
+
+
+def own_journal_entries(patient):
+    return MoodJournalEntry.objects.filter(patient=patient).order_by("-entry_date", "-id")
+
+
+def own_responses(patient):
+    return InstrumentResponse.objects.filter(patient=patient).order_by("-completed_at", "-id")
+
+
+def _own_get(queryset, *, user, public_id, object_type):
+    return scoped_get_or_404(
+        queryset.filter(patient__user=user).select_related("patient__clinic"),
+        user=user,
+        public_id=public_id,
+        object_type=object_type,
+        patient_of=_patient_of,
+    )
+
+
+def own_journal_entry_get(user, public_id):
+    return _own_get(
+        MoodJournalEntry.objects.all(), user=user, public_id=public_id, object_type="journal_entry"
+    )
+
+
+def own_response_get(user, public_id):
+    return _own_get(
+        InstrumentResponse.objects.all(),
+        user=user,
+        public_id=public_id,
+        object_type="instrument_response",
+    )
+
+
+def own_open_alert_exists(patient):
+    return SafetyAlert.objects.filter(patient=patient, status=SafetyAlert.Status.OPEN).exists()
