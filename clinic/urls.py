@@ -15,6 +15,7 @@ urlpatterns = [
     path("patients/", include("clinic.patients.urls")),
     path("", include("clinic.pathway.urls")),
     path("ledger/", include("clinic.ledger.urls")),
+    path("measures/", include("clinic.measures.urls")),
     path("notifications/", include("clinic.core.urls")),
     path("me/", include("clinic.portal.urls")),
     path("accounts/", include("allauth.urls")),

@@ -9,6 +9,7 @@ from django.utils import timezone
 from clinic.accounts.roles import CLINICIAN_ROLES, StaffRole
 from clinic.core.access import clinic_admin_required, clinician_required
 from clinic.core.models import AccessEvent
+from clinic.measures import selectors as measure_selectors
 from clinic.pathway import selectors as pathway_selectors
 from clinic.pathway import session_selectors
 from clinic.patients import selectors
@@ -48,6 +49,8 @@ def clinician_home(request):
             "overdue_follow_ups": list(overdue[:OVERDUE_ON_HOME]),
             "overdue_count": overdue.count(),
             "todays_sessions": list(session_selectors.sessions_on_day_for_user(request.user)),
+            "open_alerts": measure_selectors.open_alert_count(request.user),
+            "overdue_measures": measure_selectors.overdue_count_for_user(request.user),
         },
     )
 

@@ -20,6 +20,7 @@ Rules shared by all instruments (§7.2, "default; confirm clinically"):
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -188,6 +189,11 @@ class Instrument:
             raise ValueError(f"{self.code}: remission_max is outside the total range.")
 
     @property
+    def slug(self) -> str:
+        """The code as it appears in URLs ("MOAA/S" -> "moaa-s")."""
+        return re.sub(r"[^a-z0-9]+", "-", self.code.lower()).strip("-")
+
+    @property
     def scored_items(self) -> tuple[Item, ...]:
         return tuple(item for item in self.items if item.scored)
 
@@ -308,6 +314,14 @@ def all_instruments() -> tuple[Instrument, ...]:
 
 def codes() -> tuple[str, ...]:
     return tuple(instrument.code for instrument in all_instruments())
+
+
+def get_by_slug(slug: str) -> Instrument:
+    """The instrument whose URL slug is `slug`; raises UnknownInstrument."""
+    for instrument in all_instruments():
+        if instrument.slug == slug:
+            return instrument
+    raise UnknownInstrument(slug)
 
 
 def score(code: str, answers: Sequence[int | None]) -> Score:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from statistics import mean
 
 from django.contrib.contenttypes.models import ContentType
+from django.http import Http404
 from django.utils import timezone
 
 from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES
@@ -35,6 +36,14 @@ BASELINE_MAX_AGE_DAYS = 30  # DOMAIN §7.4 (default; confirm clinically)
 LOW_MOOD = 2
 LOW_MOOD_RUN = 3
 MOOD_DROP = 3
+
+
+def instrument_for_slug(slug):
+    """The instrument named by a URL slug, or 404."""
+    try:
+        return instruments.get_by_slug(slug)
+    except instruments.UnknownInstrument as exc:
+        raise Http404("No such questionnaire.") from exc
 
 
 def _patient_of(obj):
@@ -91,19 +100,26 @@ def response_get_for_user(user, public_id):
     )
 
 
+def _overdue(user, today):
+    return MeasureDue.objects.filter(
+        patient__in=patients_visible_to(user, roles=CLINICIAN_ROLES, include_own=False),
+        status=DueStatus.OPEN,
+        due_on__lt=today or timezone.localdate(),
+    )
+
+
 def overdue_for_user(user, *, today=None):
     """Open occasions past their date, for the patients of the user's clinics."""
-    today = today or timezone.localdate()
     record_access(user=user, action=AccessEvent.Action.LIST, object_type="overdue_measures")
     return (
-        MeasureDue.objects.filter(
-            patient__in=patients_visible_to(user, roles=CLINICIAN_ROLES, include_own=False),
-            status=DueStatus.OPEN,
-            due_on__lt=today,
-        )
+        _overdue(user, today)
         .select_related("patient", "course")
         .order_by("due_on", "patient__family_name", "instrument_code")
     )
+
+
+def overdue_count_for_user(user, *, today=None):
+    return _overdue(user, today).count()
 
 
 def open_due_for_course(course):

@@ -2,11 +2,11 @@
 choices, ranges) and leave every clinical rule to the services, whose errors the views put
 back beside the fields."""
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row
+from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Row
 from django import forms
 from django.utils import timezone
 
+from clinic.core.forms import form_helper as _helper
 from clinic.pathway.models import (
     Assessment,
     Consultation,
@@ -36,16 +36,6 @@ ADDENDUM_MAX_LENGTH = 10000
 
 def _textarea(rows=3):
     return forms.Textarea(attrs={"rows": rows})
-
-
-def _helper(*layout):
-    """Templates write the <form> tag and the CSRF token; a helper renders only fields."""
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    if layout:
-        helper.layout = Layout(*layout)
-    return helper
 
 
 class ServiceFieldsMixin:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES, StaffRole
 from clinic.core.access import clinician_required, staff_required, user_has_role
 from clinic.core.audit import record_access
+from clinic.core.forms import add_service_errors as _add_service_errors
 from clinic.core.models import AccessEvent
 from clinic.pathway import selectors, services, session_views
 from clinic.pathway.forms import (
@@ -64,17 +65,6 @@ def _permissions(user, clinic):
         "can_write": user_has_role(user, CLINICIAN_ROLES, clinic=clinic),
         "can_prescribe": user_has_role(user, PRESCRIBER, clinic=clinic),
     }
-
-
-def _add_service_errors(form, exc, add=None):
-    """A service's ValidationError into `form`: keyed messages beside their field when the
-    form has it, everything else above the form."""
-    add = add or (lambda key, msgs: form.add_error(key if key in form.fields else None, msgs))
-    if hasattr(exc, "error_dict"):
-        for key, msgs in exc.message_dict.items():
-            add(key, msgs)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _message_errors(request, exc, prefix=""):

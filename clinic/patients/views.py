@@ -13,6 +13,7 @@ from clinic.pathway import selectors as pathway_selectors
 from clinic.patients import selectors, services
 from clinic.patients.forms import CareTeamAddForm, PatientForm, PatientSearchForm
 from clinic.patients.models import CareTeamMember
+from clinic.portal import services as portal_services
 
 CARE_TEAM_MANAGERS = (StaffRole.PRESCRIBER, StaffRole.ADMIN)
 
@@ -65,6 +66,12 @@ def patient_detail(request, public_id):
             "can_edit": True,
             "courses": courses,
             "can_open_course": user_has_role(request.user, CLINICIAN_ROLES, clinic=patient.clinic),
+            "can_invite": True,
+            "open_alerts": patient.safety_alerts.filter(status="open").count(),
+            "portal": {
+                "active": bool(patient.user_id and patient.user.has_usable_password()),
+                "invited": patient.portal_invitations.order_by("-sent_at").first(),
+            },
             "recent_access": (
                 AccessEvent.objects.filter(patient=patient)
                 .select_related("user")
@@ -176,3 +183,19 @@ def _add_service_errors(form, exc):
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+@staff_required
+def portal_invite(request, public_id):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    patient = selectors.patient_get_for_user(
+        request.user, public_id, action=AccessEvent.Action.UPDATE
+    )
+    try:
+        invitation = portal_services.portal_invite(patient=patient, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Invitation sent to {invitation.email}.")
+    return redirect("patients:detail", patient.public_id)

@@ -18,6 +18,7 @@ from clinic.accounts.roles import StaffRole
 from clinic.pathway import services as pathway_services
 from clinic.pathway import session_services
 from clinic.pathway.defaults import ensure_default_checklists
+from clinic.measures.demo import seed_demo_measures
 from clinic.pathway.demo import walk_course
 from clinic.pathway.models import CourseStatus, Drug, FollowUpKind, TreatmentCourse
 from clinic.patients import services
@@ -111,6 +112,7 @@ class Command(BaseCommand):
                     self._portal_user(patients[0])
                     self._courses(patients, RIVERSIDE_COURSES, staff["prescriber"], staff["nurse"])
                     self._sessions(clinic, staff["prescriber"], staff["nurse"])
+                    seed_demo_measures(patients[0], staff["prescriber"])
                 else:
                     self._care_team_other(patients, staff["otherclinician"])
                     self._courses(
