@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from clinic.accounts.models import User
 from clinic.accounts.roles import StaffRole
+from clinic.measures.demo import seed_demo_measures
 from clinic.pathway import services as pathway_services
 from clinic.pathway import session_services
 from clinic.pathway.defaults import ensure_default_checklists
-from clinic.measures.demo import seed_demo_measures
 from clinic.pathway.demo import walk_course
 from clinic.pathway.models import CourseStatus, Drug, FollowUpKind, TreatmentCourse
 from clinic.patients import services
