@@ -35,6 +35,16 @@ class SubmissionKeyMixin(forms.Form):
     def fresh_key(cls):
         return uuid.uuid4()
 
+    def full_clean(self):
+        super().full_clean()
+        if self.is_bound and "submission_key" in self._errors:
+            # A missing or mangled key: say so where the user looks, and mint a fresh one so
+            # that sending the (kept) answers again works.
+            del self._errors["submission_key"]
+            self.data = self.data.copy()
+            self.data["submission_key"] = str(self.fresh_key())
+            self.add_error(None, "This form had expired. Check your answers and send it again.")
+
 
 class QuestionnaireForm(SubmissionKeyMixin):
     """One radio group per item. Blank items are not refused here: the service must see a

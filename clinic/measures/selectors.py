@@ -22,6 +22,7 @@ from clinic.measures.models import (
     InstrumentResponse,
     MeasureDue,
     MoodJournalEntry,
+    ReminderPreference,
     SafetyAlert,
 )
 from clinic.measures.services import (
@@ -346,3 +347,10 @@ def own_response_get(user, public_id):
 
 def own_open_alert_exists(patient):
     return SafetyAlert.objects.filter(patient=patient, status=SafetyAlert.Status.OPEN).exists()
+
+
+def reminder_preference_for(patient):
+    """The patient's reminder settings; the defaults, unsaved, until they change them."""
+    return ReminderPreference.objects.filter(patient=patient).first() or ReminderPreference(
+        patient=patient
+    )

@@ -480,8 +480,8 @@ def correction_note_add(*, target, author, text):
 def reminder_preference_update(*, patient, by, **fields):
     if not _is_own_record(by, patient):
         raise ValidationError("Only the patient can change their reminders.")
-    preference = reminder_preference_for(patient)
-    preference = ReminderPreference.objects.select_for_update().get(pk=preference.pk)
+    ReminderPreference.objects.get_or_create(patient=patient)
+    preference = ReminderPreference.objects.select_for_update().get(patient=patient)
     for name, value in fields.items():
         setattr(preference, name, value)
     if fields.get("journal_enabled"):
@@ -494,11 +494,6 @@ def reminder_preference_update(*, patient, by, **fields):
         object_type="reminder_preference",
         patient=patient,
     )
-    return preference
-
-
-def reminder_preference_for(patient):
-    preference, _ = ReminderPreference.objects.get_or_create(patient=patient)
     return preference
 
 

@@ -236,12 +236,12 @@ def schedule(request, public_id):
 
 @clinician_required
 def schedule_rule_stop(request, public_id, rule_id):
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     course = pathway_selectors.course_get_for_user(request.user, public_id, CLINICIAN_ROLES)
     rule = course.measure_rules.filter(public_id=rule_id, is_active=True).first()
     if rule is None:
         raise Http404("No such schedule rule.")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     try:
         services.schedule_rule_stop(rule=rule, by=request.user)
     except ValidationError as exc:

@@ -187,11 +187,11 @@ def _add_service_errors(form, exc):
 
 @staff_required
 def portal_invite(request, public_id):
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     patient = selectors.patient_get_for_user(
         request.user, public_id, action=AccessEvent.Action.UPDATE
     )
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     try:
         invitation = portal_services.portal_invite(patient=patient, by=request.user)
     except ValidationError as exc:

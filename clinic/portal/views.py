@@ -262,7 +262,7 @@ def progress(request):
 @patient_required
 def reminders(request):
     patient = selectors.own_patient_record(request.user)
-    preference = measure_services.reminder_preference_for(patient)
+    preference = measures.reminder_preference_for(patient)
     if request.method == "POST":
         form = ReminderPreferenceForm(request.POST, instance=preference)
         if form.is_valid():
@@ -277,7 +277,7 @@ def reminders(request):
             else:
                 messages.success(request, "Your reminder settings are saved.")
                 return redirect("portal:reminders")
-        preference.refresh_from_db()
+        preference = measures.reminder_preference_for(patient)
     else:
         form = ReminderPreferenceForm(instance=preference)
     return render(

@@ -392,3 +392,106 @@ def test_garbage_to_the_alerts_pages_never_fails(client, prescriber):
         assert client.get(reverse("core:notifications"), {"page": value}).status_code == 200
         response = client.post(reverse("core:notifications_read_all"), {"page": value})
         assert response.status_code == 302
+
+
+# --- measures and the patient portal -------------------------------------------------------
+
+JOURNAL_FIELDS = [
+    "submission_key", "entry_date", "mood", "energy", "anxiety", "sleep_hours",
+    "sleep_quality", "tags", "note", "safety_thoughts",
+]  # fmt: skip
+# URL name -> (posted fields, who posts, URL kwargs from MeasuresWorld)
+MEASURE_FORMS = {
+    "portal:journal_new": (JOURNAL_FIELDS, "patient_user", lambda w: {}),
+    "portal:questionnaire": (
+        ["submission_key"] + [f"item_{n}" for n in range(1, 11)],
+        "patient_user",
+        lambda w: {"slug": "phq-9"},
+    ),
+    "portal:reminders": (
+        ["journal_enabled", "journal_time", "questionnaires_enabled", "visits_enabled"],
+        "patient_user",
+        lambda w: {},
+    ),
+    "portal:journal_entry": (["text"], "patient_user", lambda w: {"public_id": w.entry.public_id}),
+    "measures:alert_detail": (
+        ["action", "note"], "prescriber", lambda w: {"public_id": w.alert.public_id}
+    ),
+    "measures:rate": (
+        ["submission_key", "item_1", "session"],
+        "prescriber",
+        lambda w: {"public_id": w.patient.public_id, "slug": "moaa-s"},
+    ),
+    "measures:schedule": (
+        ["instrument_code", "timing", "every_n_sessions", "interval_days"],
+        "prescriber",
+        lambda w: {"public_id": w.course.public_id},
+    ),
+    "measures:settings": (
+        ["crisis_resources", "licensed_instruments", "journal_tags"], "prescriber", lambda w: {}
+    ),
+}  # fmt: skip
+# Free-text fields take any text but blank or overlong: these may store (a note, new crisis text).
+TEXT_ACCEPTED = set(GARBAGE_VALUES) - {"", " ", "x" * 5000, "\x00null\x00byte"}
+MEASURE_MAY_ACCEPT = {"portal:journal_entry": TEXT_ACCEPTED, "measures:settings": TEXT_ACCEPTED}
+
+
+class MeasuresWorld:
+    def __init__(self, patient, prescriber):
+        import uuid
+
+        from clinic.measures import services as measures
+
+        nurse = factories.make_staff(clinic=patient.clinic, role="nurse")
+        self.patient = patient
+        self.patient_user = factories.UserFactory()
+        Patient.objects.filter(pk=patient.pk).update(user=self.patient_user)
+        patient.refresh_from_db()
+        self.course = walk_course(
+            stage="active", patient=patient, prescriber=prescriber, nurse=nurse
+        )
+        self.entry = measures.journal_submit(
+            patient=patient, by=self.patient_user, submission_key=uuid.uuid4(), mood=3,
+            energy=3, anxiety=6, sleep_hours=5, safety_thoughts=True,
+        )  # fmt: skip
+        self.alert = self.entry.safety_alerts.get()
+
+
+def measures_state():
+    from clinic.measures.models import (
+        InstrumentResponse,
+        MoodJournalEntry,
+        ReminderPreference,
+        SafetyAlert,
+        ScheduleRule,
+    )
+
+    return {
+        "responses": InstrumentResponse.objects.count(),
+        "journal": MoodJournalEntry.objects.count(),
+        "alerts": list(SafetyAlert.objects.order_by("pk").values_list("status", "action")),
+        "rules": ScheduleRule.objects.filter(is_active=True).count(),
+        "reminders": list(ReminderPreference.objects.values_list("journal_time", flat=True)),
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(MEASURE_FORMS))
+def test_garbage_posts_to_measure_forms_never_fail_or_store_anything(
+    client, patient, prescriber, name
+):
+    world = MeasuresWorld(patient, prescriber)
+    fields, poster, kwargs = MEASURE_FORMS[name]
+    url = reverse(name, kwargs=kwargs(world))
+    client.force_login(prescriber if poster == "prescriber" else world.patient_user)
+    before = measures_state()
+    for value in GARBAGE_VALUES:
+        response = client.post(url, dict.fromkeys(fields, value))
+        assert response.status_code < 500, (name, value)
+        if response.status_code in (200, 400):
+            page = response.content.decode()
+            assert "invalid-feedback" in page or "alert" in page, (name, value)
+            assert response.status_code == 400, (name, value)
+        else:
+            assert value in MEASURE_MAY_ACCEPT.get(name, ()), (name, value)
+    assert measures_state() == before

@@ -8,13 +8,24 @@ its access rules are stated and tested.
   the record get 404 for GET and POST, and nothing changes but the audit log.
 """
 
+import uuid
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from clinic.accounts.models import User
 from clinic.core.models import AccessEvent, Addendum, Notification
 from clinic.core.services import notify
 from clinic.ledger.models import LedgerEntry, Lot
+from clinic.measures import services as measure_services
+from clinic.measures.models import (
+    InstrumentResponse,
+    MeasureDue,
+    MoodJournalEntry,
+    SafetyAlert,
+    ScheduleRule,
+)
 from clinic.monitoring.models import SideEffectReport, VitalAcknowledgment, VitalReading
 from clinic.pathway import services as pathway_services
 from clinic.pathway import session_services
@@ -34,6 +45,7 @@ from clinic.pathway.models import (
 )
 from clinic.pathway.urls import SESSION_ACTIONS
 from clinic.patients.models import CareTeamMember, ClinicMembership, Patient
+from clinic.portal.models import PortalInvitation
 from tests import factories
 from tests.ledger.conftest import receive as receive_lot
 
@@ -51,6 +63,8 @@ PUBLIC_URLS = {
     "account_confirm_login_code",
     # Load balancers ask without signing in; anonymous callers get the state, no details.
     "health",
+    # The invitation link: its token is the credential; a bad token gets an explanation.
+    "portal:welcome",
 }
 
 # How to name a real object of the first clinic in each object-scoped URL.
@@ -148,6 +162,45 @@ OBJECT_URL_KWARGS.update(
 ROLE_URLS.update({"core:notifications": "prescriber", "core:notifications_read_all": "prescriber"})
 
 
+# Measures: a PHQ-9 of the patient (item 9 answered, so an open safety alert), their journal
+# entry, and the course's default schedule. Portal pages of these belong to the patient's own
+# portal account; every other object page to the clinic's staff.
+OBJECT_URL_KWARGS.update(
+    {
+        "patients:portal_invite": lambda w: {"public_id": w.patient.public_id},
+        "measures:alert_detail": lambda w: {"public_id": w.alert.public_id},
+        "measures:response_detail": lambda w: {"public_id": w.response.public_id},
+        "measures:outcomes": lambda w: {"public_id": w.patient.public_id},
+        "measures:rate": lambda w: {"public_id": w.patient.public_id, "slug": "moaa-s"},
+        "measures:schedule": lambda w: {"public_id": w.course.public_id},
+        "measures:schedule_rule_stop": lambda w: {
+            "public_id": w.course.public_id,
+            "rule_id": w.course.measure_rules.first().public_id,
+        },
+        "portal:journal_entry": lambda w: {"public_id": w.journal_entry.public_id},
+        "portal:response_detail": lambda w: {"public_id": w.response.public_id},
+    }
+)
+# Who owns an object URL, when it is not the clinic's prescriber.
+OBJECT_URL_OWNERS = {
+    "portal:journal_entry": "patient_user",
+    "portal:response_detail": "patient_user",
+}
+ROLE_URLS.update(
+    {
+        "measures:alert_list": "prescriber",
+        "measures:overdue": "prescriber",
+        "measures:settings": "clinic_admin",
+        **{
+            f"portal:{name}": "portal_user"
+            for name in ("support", "journal", "journal_new", "progress", "reminders")
+        },
+    }
+)
+# Role pages with a parameter that names no record (an instrument).
+PARAMETER_ROLE_URLS = {"portal:questionnaire": ("portal_user", {"slug": "phq-9"})}
+
+
 def _walk(patterns, prefix="", namespace=None):
     for entry in patterns:
         if isinstance(entry, URLResolver):
@@ -213,6 +266,18 @@ class World:
         self.session = session_services.session_check_in(
             session=self.session, by=nurse, identity_confirmed=True
         )
+        self.patient_user = factories.UserFactory()
+        Patient.objects.filter(pk=self.patient.pk).update(user=self.patient_user)
+        self.patient.refresh_from_db()
+        self.response = measure_services.response_submit(
+            patient=self.patient, instrument_code="PHQ-9", answers=[1] * 9,
+            entered_by=self.patient_user, mode="self", submission_key=uuid.uuid4(),
+        )  # fmt: skip
+        self.alert = self.response.safety_alerts.get()
+        self.journal_entry = measure_services.journal_submit(
+            patient=self.patient, by=self.patient_user, submission_key=uuid.uuid4(), mood=4,
+            energy=4, anxiety=5, sleep_hours=6, safety_thoughts=False,
+        )  # fmt: skip
         (self.notification,) = notify(
             recipients=[self.prescriber], kind="test", title="URL test alert",
             source_key="url-test", email=False,
@@ -251,6 +316,13 @@ def snapshot():
                 VitalAcknowledgment,
                 SideEffectReport,
                 Notification,
+                InstrumentResponse,
+                MoodJournalEntry,
+                SafetyAlert,
+                ScheduleRule,
+                MeasureDue,
+                PortalInvitation,
+                User,
             )
         },
     }
@@ -262,6 +334,8 @@ def test_every_url_is_classified():
         has_params = bool(pattern.pattern.converters) or "(?P<" in route
         if name in PUBLIC_URLS:
             continue
+        if name in PARAMETER_ROLE_URLS:
+            continue
         if has_params and name not in OBJECT_URL_KWARGS:
             unclassified.append(f"{name} ({route}): object URL without OBJECT_URL_KWARGS")
         if not has_params and name not in ROLE_URLS:
@@ -272,6 +346,8 @@ def test_every_url_is_classified():
 
 
 def _url_for(name, world):
+    if name in PARAMETER_ROLE_URLS:
+        return reverse(name, kwargs=PARAMETER_ROLE_URLS[name][1])
     kwargs = OBJECT_URL_KWARGS[name](world) if name in OBJECT_URL_KWARGS else {}
     return reverse(name, kwargs=kwargs)
 
@@ -338,8 +414,10 @@ def test_outsiders_get_404_on_every_object_url_and_change_nothing(client, world,
             "presenting_problem": "Hijacked",
         }
         response = getattr(client, method)(url, payload if method == "post" else None)
-        if outsider == "portal_user" and response.status_code == 403:
-            continue  # staff-only pages refuse a patient before looking anything up
+        if response.status_code == 403 and (
+            outsider == "portal_user" or name.startswith("portal:")
+        ):
+            continue  # staff pages refuse a patient, portal pages staff, before any lookup
         assert response.status_code == 404, f"{outsider} {method} {url}"
         assert world.patient.given_name.encode() not in response.content
     assert snapshot() == before
@@ -359,8 +437,8 @@ def test_refused_lookups_are_recorded_as_denied(client, world):
 @pytest.mark.django_db
 def test_object_urls_open_for_the_clinic_that_owns_the_record(client, world):
     """The 404s above are not vacuous: the owning clinic's prescriber gets the pages."""
-    client.force_login(world.prescriber)
     for name in OBJECT_URL_KWARGS:
+        client.force_login(getattr(world, OBJECT_URL_OWNERS.get(name, "prescriber")))
         response = client.get(_url_for(name, world))
         assert response.status_code in (200, 405), name
 
@@ -371,3 +449,6 @@ def test_role_urls_open_for_their_role(client, world):
         client.force_login(getattr(world, holder))
         response = client.get(reverse(name))
         assert response.status_code in (200, 302), name
+    for name, (holder, kwargs) in PARAMETER_ROLE_URLS.items():
+        client.force_login(getattr(world, holder))
+        assert client.get(reverse(name, kwargs=kwargs)).status_code == 200, name

@@ -245,9 +245,7 @@ def phq9_due(course, today):
     )
 
 
-def test_a_questionnaire_due_today_is_reminded_from_9am_once_a_day(
-    portal_patient, phq9_due, today
-):
+def test_a_questionnaire_due_today_is_reminded_from_9am_once_a_day(portal_patient, phq9_due, today):
     reminders.reminders_run(now=at(today, 8, 59))
     assert not emails(portal_patient, QUESTIONNAIRE_SUBJECT).exists()
 
