@@ -17,6 +17,7 @@ from clinic.measures.models import (
     ReminderPreference,
     SafetyAlert,
     ScheduleTiming,
+    validate_half_hours,
 )
 
 YES_NO = [("no", "No"), ("yes", "Yes")]
@@ -142,6 +143,7 @@ class JournalForm(SubmissionKeyMixin):
         min_value=0,
         max_value=24,
         decimal_places=1,
+        validators=[validate_half_hours],
         widget=forms.NumberInput(attrs={"step": "0.5", "inputmode": "decimal"}),
         error_messages={"invalid": "Enter a number of hours, e.g. 7 or 6.5."},
     )

@@ -40,6 +40,11 @@ DEFAULT_REMINDER_TIME = datetime.time(19, 0)
 zero_to_ten = [MinValueValidator(0), MaxValueValidator(10)]
 
 
+def validate_half_hours(value):
+    if value is not None and (value * 2) % 1:
+        raise ValidationError("Use whole or half hours, e.g. 6.5.")
+
+
 def default_journal_tags():
     return list(DEFAULT_JOURNAL_TAGS)
 
@@ -201,7 +206,11 @@ class MoodJournalEntry(PublicModel):
     sleep_hours = models.DecimalField(
         max_digits=3,
         decimal_places=1,
-        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("24"))],
+        validators=[
+            MinValueValidator(Decimal("0")),
+            MaxValueValidator(Decimal("24")),
+            validate_half_hours,
+        ],
     )
     sleep_quality = models.PositiveSmallIntegerField(null=True, blank=True, validators=zero_to_ten)
     tags = models.JSONField(default=list, blank=True)
@@ -235,11 +244,6 @@ class MoodJournalEntry(PublicModel):
 
     def __str__(self):
         return f"Journal {self.entry_date}: mood {self.mood}"
-
-    def clean(self):
-        super().clean()
-        if self.sleep_hours is not None and (self.sleep_hours * 2) % 1:
-            raise ValidationError({"sleep_hours": "Use whole or half hours, e.g. 6.5."})
 
 
 class AlertSource(models.TextChoices):
