@@ -294,6 +294,12 @@ class SafetyAlert(PublicModel):
         related_name="safety_alerts",
     )
     reason = models.CharField(max_length=300)
+    submission_key = models.UUIDField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The form that raised it, so that sending the form again raises nothing new.",
+    )
     raised_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=AlertStatus.choices, default="open")
     action = models.CharField(max_length=20, choices=AlertAction.choices, blank=True)
@@ -450,10 +456,6 @@ class MeasureDue(PublicModel):
 
     def __str__(self):
         return f"{self.instrument_code} due {self.due_on} ({self.get_status_display()})"
-
-    @property
-    def is_overdue(self):
-        return self.status == DueStatus.OPEN and self.due_on < timezone.localdate()
 
 
 class ReminderPreference(models.Model):

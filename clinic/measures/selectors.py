@@ -7,8 +7,10 @@ record. Every lookup by public id is audited, allowed or not.
 import datetime
 from decimal import Decimal
 from statistics import mean
+from zoneinfo import ZoneInfo
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -30,7 +32,7 @@ from clinic.measures.services import (
     measure_settings_for,
     patient_local_date,
 )
-from clinic.patients.selectors import patients_visible_to
+from clinic.patients.selectors import clinics_for_user, patients_visible_to
 
 JOURNAL_CHART_DAYS = 90
 BASELINE_MAX_AGE_DAYS = 30  # DOMAIN §7.4 (default; confirm clinically)
@@ -102,11 +104,20 @@ def response_get_for_user(user, public_id):
 
 
 def _overdue(user, today):
-    return MeasureDue.objects.filter(
+    """Past its date in the patient's clinic's own calendar: a clinician of clinics in two
+    time zones sees each patient's "today" as that patient's clinic has it."""
+    visible = MeasureDue.objects.filter(
         patient__in=patients_visible_to(user, roles=CLINICIAN_ROLES, include_own=False),
         status=DueStatus.OPEN,
-        due_on__lt=today or timezone.localdate(),
     )
+    if today is not None:
+        return visible.filter(due_on__lt=today)
+    now = timezone.now()
+    past_due = Q(pk__in=[])
+    for clinic in clinics_for_user(user, roles=CLINICIAN_ROLES):
+        local_today = now.astimezone(ZoneInfo(clinic.timezone)).date()
+        past_due |= Q(patient__clinic=clinic, due_on__lt=local_today)
+    return visible.filter(past_due)
 
 
 def overdue_for_user(user, *, today=None):

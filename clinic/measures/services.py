@@ -148,9 +148,25 @@ def _alert_recipients(patient):
     )
 
 
-def alert_raise(*, patient, source, reason, response=None, journal_entry=None, code=""):
+def alert_raise(
+    *, patient, source, reason, response=None, journal_entry=None, code="", submission_key=None
+):
     """Opens a safety alert and tells the patient's clinicians at once (in the app and by an
-    e-mail that names no patient). Call inside the transaction that saved the answer."""
+    e-mail that names no patient). Call inside the transaction that saved the answer.
+
+    A form that already raised an alert (sent unfinished, then again, or finished) raises
+    nothing new: the open alert gains the saved response instead."""
+    if submission_key is not None:
+        earlier = (
+            SafetyAlert.objects.select_for_update()
+            .filter(patient=patient, submission_key=submission_key, source=source)
+            .first()
+        )
+        if earlier is not None:
+            if response is not None and earlier.response_id is None and earlier.is_open:
+                earlier.response = response
+                earlier.save(update_fields=["response", "updated_at"])
+            return earlier
     alert = SafetyAlert(
         patient=patient,
         source=source,
@@ -158,6 +174,7 @@ def alert_raise(*, patient, source, reason, response=None, journal_entry=None, c
         response=response,
         journal_entry=journal_entry,
         instrument_code=code,
+        submission_key=submission_key,
     )
     alert.full_clean()
     alert.save()
@@ -267,6 +284,7 @@ def response_submit(
                     source=SafetyAlert.Source.QUESTIONNAIRE,
                     reason=f"{instrument.code} (not finished): {'; '.join(result.safety_reasons)}",
                     code=instrument.code,
+                    submission_key=submission_key,
                 )
         raise IncompleteResponse(
             "Answer every question; a questionnaire is only scored when it is complete.",
@@ -354,6 +372,7 @@ def _response_save(
             reason=f"{instrument.code}: {'; '.join(result.safety_reasons)}",
             response=response,
             code=instrument.code,
+            submission_key=submission_key,
         )
     rise = instrument.worsening_rise
     if rise and previous is not None and response.total - previous.total >= rise:
@@ -577,7 +596,12 @@ def _wanted_occasions(course, rules, tz, today):
     from clinic.pathway.models import CourseStatus, FollowUpStatus, PlanStatus, SessionStatus
 
     not_held = (SessionStatus.CANCELLED, SessionStatus.NO_SHOW)
-    live_sessions = [s for s in course.sessions.all() if s.status not in not_held]
+    # Positions, not session numbers: a cancelled or missed booking keeps its number, and
+    # the rebooked dose is the one that counts.
+    live_sessions = sorted(
+        (s for s in course.sessions.all() if s.status not in not_held),
+        key=lambda s: s.session_number,
+    )
     plan = course.plans.filter(status=PlanStatus.APPROVED).first()
     follow_ups = [f for f in course.follow_ups.all() if f.status != FollowUpStatus.CANCELLED]
     wanted = {}
@@ -586,18 +610,16 @@ def _wanted_occasions(course, rules, tz, today):
         if rule.timing == ScheduleTiming.BASELINE:
             wanted[code, "baseline"] = (rule, _local_date(course.created_at, tz), "Baseline")
         elif rule.timing == ScheduleTiming.SESSIONS:
-            for session in live_sessions:
-                if (session.session_number - 1) % rule.every_n_sessions == 0:
+            for position, session in enumerate(live_sessions):
+                if position % rule.every_n_sessions == 0:
                     wanted[code, f"session-{session.public_id}"] = (
                         rule,
                         _local_date(session.scheduled_at, tz),
                         f"Before session {session.session_number}",
                     )
         elif rule.timing == ScheduleTiming.END_OF_INDUCTION and plan and plan.induction_sessions:
-            last = next(
-                (s for s in live_sessions if s.session_number == plan.induction_sessions), None
-            )
-            if last is not None:
+            if len(live_sessions) >= plan.induction_sessions:
+                last = live_sessions[plan.induction_sessions - 1]
                 wanted[code, "end-of-induction"] = (
                     rule,
                     _local_date(last.scheduled_at, tz),
@@ -662,6 +684,10 @@ def due_sync(*, course, today=None):
                     label=label,
                     due_on=due_on,
                 )
+            elif occasion.status == DueStatus.CANCELLED:
+                # Wanted again (a rule restarted, the last induction dose rebooked).
+                occasion.status, occasion.due_on, occasion.rule = DueStatus.OPEN, due_on, rule
+                occasion.save(update_fields=["status", "due_on", "rule", "updated_at"])
             elif occasion.status == DueStatus.OPEN and occasion.due_on != due_on:
                 occasion.due_on = due_on  # the session or visit was moved
                 occasion.save(update_fields=["due_on", "updated_at"])

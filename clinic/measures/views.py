@@ -128,6 +128,7 @@ def outcomes(request, public_id):
             ),
             "rateable": [i for i in instruments.all_instruments() if i.code in enabled],
             "can_write": user_has_role(request.user, CLINICIAN_ROLES, clinic=patient.clinic),
+            "today": today,
             "chart_data": {
                 "series": [s["chart"] for s in data["series"]],
                 "sessions": data["sessions"],

@@ -326,6 +326,16 @@ def test_a_visit_tomorrow_is_reminded_once(portal_patient, visit_tomorrow, today
     assert sent(portal_patient, ReminderKind.VISIT).count() == 1
 
 
+def test_a_visit_later_than_tomorrow_is_not_reminded_yet(portal_patient, course, today, nurse):
+    FollowUp.objects.create(
+        course=course, kind=FollowUpKind.CHECK_IN, due_on=today + 2 * DAY, scheduled_by=nurse
+    )
+
+    reminders.reminders_run(now=at(today, 10, 0))
+
+    assert not emails(portal_patient, VISIT_SUBJECT).exists()
+
+
 def test_a_patient_who_turned_visit_reminders_off_is_not_reminded(
     portal_patient, visit_tomorrow, today
 ):

@@ -197,6 +197,18 @@ def test_an_unfinished_phq9_with_item_9_answered_still_alerts_the_care_team(
     assert not notified(prescriber).exists()
 
 
+def test_sending_the_same_unfinished_phq9_twice_raises_one_alert(portal_patient, care_nurse):
+    """A double tap on an unfinished PHQ-9 with item 9 answered: one alert and one urgent
+    notification, not two (the form's submission key makes a resend harmless)."""
+    key = uuid.uuid4()
+    for _ in range(2):
+        with pytest.raises(services.IncompleteResponse):
+            submit(portal_patient, [None] * 8 + [2], key=key)
+
+    assert SafetyAlert.objects.filter(patient=portal_patient).count() == 1
+    assert notified(care_nurse).count() == 1
+
+
 def test_a_complete_phq9_with_item_9_opens_an_alert_for_the_care_team(
     portal_patient, care_nurse, prescriber
 ):
@@ -542,6 +554,27 @@ def test_a_course_in_treatment_gets_its_questionnaires_scheduled(active_course, 
     assert {o.due_on for o in end} == {today + 6 * DAY}
 
 
+def test_the_end_of_induction_battery_follows_a_rebooked_last_induction_session(
+    active_course, book, nurse
+):
+    """Session 6 of a 6-session induction is cancelled and rebooked (it becomes session 7,
+    a day later): the end-of-induction questionnaires move to the rebooked last dose
+    instead of disappearing."""
+    sessions = book(6)
+    ss.session_cancel(
+        session=sessions[5], by=nurse, status=SessionStatus.CANCELLED, reason="Car broke down"
+    )
+    (rebooked,) = book(1)
+    assert rebooked.session_number == 7
+
+    end = occasions(active_course, slot="end-of-induction", status=DueStatus.OPEN)
+
+    assert sorted(end.values_list("instrument_code", flat=True)) == ["GAD-7", "PHQ-9"]
+    assert {o.due_on for o in end} == {
+        rebooked.scheduled_at.astimezone(ZoneInfo(active_course.patient.clinic.timezone)).date()
+    }
+
+
 def test_syncing_the_schedule_again_adds_nothing(active_course, book):
     book(3)
     before = sorted(occasions(active_course).values_list("instrument_code", "slot", "status"))
@@ -675,17 +708,47 @@ def test_the_overdue_list_shows_my_clinics_questionnaires_past_their_date(
     assert {o.patient for o in listed} == {active_course.patient}
 
 
+def evening_of(day, zone, monkeypatch, hour=21):
+    """Freezes `timezone.now()` at `hour`:00 on `day` in `zone`, and returns that time."""
+    evening = datetime.datetime.combine(day, datetime.time(hour, 0), tzinfo=ZoneInfo(zone))
+    monkeypatch.setattr(timezone, "now", lambda: evening)
+    return evening
+
+
 def test_the_overdue_list_uses_the_clinics_date_not_the_servers(
     active_course, prescriber, monkeypatch
 ):
     """At 9 pm in New York it is already tomorrow in UTC; what is due today in New York is
-    not overdue yet, so the list must not show it."""
+    not overdue yet. (The pages run with the user's clinic time zone active, as
+    ClinicTimezoneMiddleware sets it.)"""
     baseline = occasion_for(active_course, "PHQ-9", "baseline")
-    evening = datetime.datetime.combine(
-        baseline.due_on, datetime.time(21, 0), tzinfo=ZoneInfo("America/New_York")
+    evening_of(baseline.due_on, "America/New_York", monkeypatch)
+
+    with timezone.override(ZoneInfo(prescriber.display_timezone())):
+        listed = list(selectors.overdue_for_user(prescriber))
+
+    assert baseline not in listed
+
+
+def test_the_overdue_list_uses_each_clinics_date_for_a_clinician_of_two_clinics(
+    prescriber, monkeypatch
+):
+    """A prescriber who works in New York and in Honolulu opens the overdue list at 8 pm in
+    Honolulu (1 am the next day in New York, the time zone the pages use for them): a
+    Honolulu patient's questionnaire due today, Honolulu time, is not overdue yet."""
+    honolulu = factories.ClinicFactory(timezone="Pacific/Honolulu")
+    factories.MembershipFactory(user=prescriber, clinic=honolulu, role="prescriber")
+    course = walk_course(
+        patient=factories.PatientFactory(clinic=honolulu),
+        prescriber=prescriber,
+        nurse=factories.make_staff(clinic=honolulu, role="nurse"),
+        stage="assessment_draft",
     )
-    monkeypatch.setattr(timezone, "now", lambda: evening)
+    baseline = occasion_for(course, "PHQ-9", "baseline")
+    evening_of(baseline.due_on, "Pacific/Honolulu", monkeypatch, hour=20)
+    assert prescriber.display_timezone() == "America/New_York"
 
-    listed = selectors.overdue_for_user(prescriber)
+    with timezone.override(ZoneInfo(prescriber.display_timezone())):
+        listed = list(selectors.overdue_for_user(prescriber))
 
-    assert baseline not in list(listed)
+    assert baseline not in listed
