@@ -135,3 +135,28 @@ def heartbeat_record(*, name):
     from clinic.core.models import Heartbeat
 
     Heartbeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})
+
+
+def addendum_write(*, target, author, text, bound_to):
+    """Stores a signed, hashed addendum on `target`. `bound_to` names what the hash binds the
+    text to (the record, and the note's own hash when it has one). Call inside the caller's
+    transaction, after its permission checks."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from clinic.core.models import Addendum
+    from clinic.core.signing import content_hash
+
+    signed_at = timezone.now()
+    addendum = Addendum(
+        content_type=ContentType.objects.get_for_model(type(target)),
+        object_id=target.pk,
+        text=text,
+        author=author,
+        signed_at=signed_at,
+    )
+    addendum.content_hash = content_hash(
+        {**bound_to, "text": text, "author": author, "signed_at": signed_at}
+    )
+    addendum.full_clean()
+    addendum.save()
+    return addendum

@@ -9,7 +9,6 @@ import datetime
 import logging
 from zoneinfo import ZoneInfo
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -18,9 +17,8 @@ from django.utils import timezone
 from clinic.accounts.roles import CLINICIAN_ROLES, StaffRole
 from clinic.core.access import user_has_role
 from clinic.core.audit import record_access
-from clinic.core.models import AccessEvent, Addendum, Notification
-from clinic.core.services import notify
-from clinic.core.signing import content_hash
+from clinic.core.models import AccessEvent, Notification
+from clinic.core.services import addendum_write, notify
 from clinic.measures import instruments
 from clinic.measures.models import (
     JOURNAL_BACKFILL_DAYS,
@@ -473,24 +471,12 @@ def correction_note_add(*, target, author, text):
     patient = target.patient
     if not (_is_own_record(author, patient) or user_has_role(author, CLINICIAN, patient.clinic)):
         raise ValidationError("Only the patient or their clinicians can add a note.")
-    signed_at = timezone.now()
-    addendum = Addendum(
-        content_type=ContentType.objects.get_for_model(type(target)),
-        object_id=target.pk,
-        text=text,
+    addendum = addendum_write(
+        target=target,
         author=author,
-        signed_at=signed_at,
+        text=text,
+        bound_to={"target": f"{target._meta.label_lower}:{target.public_id}"},
     )
-    addendum.content_hash = content_hash(
-        {
-            "target": f"{target._meta.label_lower}:{target.public_id}",
-            "text": text,
-            "author": author,
-            "signed_at": signed_at,
-        }
-    )
-    addendum.full_clean()
-    addendum.save()
     _audit(author, AccessEvent.Action.UPDATE, target, patient, "correction note added")
     return addendum
 

@@ -4,7 +4,6 @@ rows in one transaction, and is the only code that changes these records."""
 import datetime
 import math
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -13,8 +12,8 @@ from django.utils import timezone
 from clinic.accounts.roles import CLINICIAN_ROLES, StaffRole
 from clinic.core.access import user_has_role
 from clinic.core.audit import record_access
-from clinic.core.models import AccessEvent, Addendum
-from clinic.core.signing import content_hash
+from clinic.core.models import AccessEvent
+from clinic.core.services import addendum_write
 from clinic.core.transitions import (
     Transition,
     TransitionMap,
@@ -270,25 +269,15 @@ def addendum_add(*, note, author, text):
         raise ValidationError("Edit the note itself: it is not signed yet.")
     course = note.course
     _require_role(author, CLINICIAN, course.patient.clinic, "add an addendum")
-    signed_at = timezone.now()
-    addendum = Addendum(
-        content_type=ContentType.objects.get_for_model(type(note)),
-        object_id=note.pk,
-        text=text,
+    addendum = addendum_write(
+        target=note,
         author=author,
-        signed_at=signed_at,
-    )
-    addendum.content_hash = content_hash(
-        {
+        text=text,
+        bound_to={
             "note": f"{note._meta.label_lower}:{note.public_id}",
             "note_hash": note.content_hash,
-            "text": text,
-            "author": author,
-            "signed_at": signed_at,
-        }
+        },
     )
-    addendum.full_clean()
-    addendum.save()
     _audit(author, AccessEvent.Action.SIGN, addendum, course.patient, "addendum")
     return addendum
 

@@ -124,10 +124,11 @@ def journal_history(request):
     )
 
 
-def _correction_post(request, target, url_name):
-    """Adds a correction note; returns a redirect, or the bound form with its errors."""
-    form = CorrectionForm(request.POST)
-    if form.is_valid():
+def _submitted_record_page(request, target, *, url_name, template, context):
+    """A submitted entry or questionnaire with its correction notes, and the form to add
+    one (the record itself never changes)."""
+    form = CorrectionForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
         try:
             measure_services.correction_note_add(
                 target=target, author=request.user, text=form.cleaned_data["text"]
@@ -136,29 +137,32 @@ def _correction_post(request, target, url_name):
             add_service_errors(form, exc)
         else:
             messages.success(request, "Your note is added.")
-            return None, redirect(url_name, target.public_id)
-    return form, None
+            return redirect(url_name, target.public_id)
+    return render(
+        request,
+        template,
+        {
+            "patient": target.patient,
+            "corrections": measures.corrections_for(target),
+            "form": form,
+            **context,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @patient_required
 def journal_entry(request, public_id):
     entry = measures.own_journal_entry_get(request.user, public_id)
-    form = CorrectionForm()
-    if request.method == "POST":
-        form, done = _correction_post(request, entry, "portal:journal_entry")
-        if done:
-            return done
-    return render(
+    return _submitted_record_page(
         request,
-        "portal/journal_entry.html",
-        {
-            "patient": entry.patient,
+        entry,
+        url_name="portal:journal_entry",
+        template="portal/journal_entry.html",
+        context={
             "entry": entry,
-            "corrections": measures.corrections_for(entry),
-            "form": form,
             "crisis_resources": _crisis(entry.patient) if entry.safety_thoughts else "",
         },
-        status=400 if form.errors else 200,
     )
 
 
@@ -215,23 +219,16 @@ def questionnaire(request, slug):
 @patient_required
 def response_detail(request, public_id):
     response = measures.own_response_get(request.user, public_id)
-    form = CorrectionForm()
-    if request.method == "POST":
-        form, done = _correction_post(request, response, "portal:response_detail")
-        if done:
-            return done
-    return render(
+    return _submitted_record_page(
         request,
-        "portal/response_detail.html",
-        {
-            "patient": response.patient,
+        response,
+        url_name="portal:response_detail",
+        template="portal/response_detail.html",
+        context={
             "response": response,
             "rows": response.item_rows(),
-            "corrections": measures.corrections_for(response),
-            "form": form,
             "crisis_resources": _crisis(response.patient) if response.safety_alert else "",
         },
-        status=400 if form.errors else 200,
     )
 
 
