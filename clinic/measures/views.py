@@ -227,7 +227,11 @@ def schedule(request, public_id):
             "course": course,
             "patient": patient,
             "rules": list(course.measure_rules.filter(is_active=True)),
-            "occasions": list(course.measures_due.select_related("response").order_by("due_on")),
+            "occasions": list(
+                course.measures_due.exclude(status="cancelled")
+                .select_related("response")
+                .order_by("due_on")
+            ),
             "form": form if can_write else None,
             "today": services.patient_local_date(patient),
         },
