@@ -1,3 +1,6 @@
+import logging
+import threading
+
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
@@ -20,9 +23,19 @@ def email_queue(*, to, subject, body, html_body=""):
 
 
 def _enqueue(task, *args):
-    """Queues a task; if the broker is down the outbox sweep sends it later."""
-    import logging
+    """Queues a task without making the caller wait on the broker.
 
+    With a real broker the publish runs on a short-lived thread: a broker that is down
+    refuses at once, but one that hangs (paused, a dead NAT path) would hold the request for
+    the socket timeout. Either way the row stays pending and the outbox sweep sends it later.
+    Eager mode (demo, most tests) runs the task inline, as before."""
+    if task.app.conf.task_always_eager:
+        _publish(task, args)
+        return
+    threading.Thread(target=_publish, args=(task, args), daemon=True).start()
+
+
+def _publish(task, args):
     try:
         task.apply_async(args=args, retry=False)
     except Exception:  # the broker is down: the row stays pending for the sweep

@@ -16,10 +16,10 @@ def send_outbound_email(self, email_id):
 
 
 @shared_task(acks_late=True)
-def sweep_outbound_email():
+def sweep_outbound_email(older_than_seconds=60):
     """Re-queues e-mails that stayed pending (broker outage, lost task). Idempotent:
     sending checks the row first."""
-    for email_id in services.pending_email_ids():
+    for email_id in services.pending_email_ids(older_than_seconds=older_than_seconds):
         send_outbound_email.delay(email_id)
 
 
