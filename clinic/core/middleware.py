@@ -1,6 +1,14 @@
+import logging
+import uuid
 import zoneinfo
 
+from django.contrib import messages
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template import loader
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from clinic.core import audit
 
@@ -67,16 +75,77 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.db import InterfaceError, OperationalError
-
         if isinstance(exception, OperationalError | InterfaceError):
-            import logging
-
-            from django.http import HttpResponse
-            from django.template import loader
-
-            logging.getLogger(__name__).error("Database unavailable: %s", exception)
-            response = HttpResponse(loader.get_template("503.html").render(), status=503)
-            response["Retry-After"] = "30"
-            return response
+            return database_unavailable_response(exception)
         return None
+
+
+def database_unavailable_response(exception):
+    logging.getLogger(__name__).error("Database unavailable: %s", exception)
+    response = HttpResponse(loader.get_template("503.html").render(), status=503)
+    response["Retry-After"] = "30"
+    return response
+
+
+class IdempotentPostMiddleware:
+    """A POST that carries a `form_key` (every form of the app renders one with
+    `{% form_key %}`, fresh each time the form is shown) is processed once. A double click,
+    a browser resend or a retry after a timeout finds the key taken and is answered without
+    running the view again: htmx requests with 204 (the page already shows the first
+    answer), others with a redirect to where the first request went, or back.
+
+    The key is claimed before the view runs, so two identical requests arriving together
+    cannot both get through; a request that fails with an exception or a 5xx frees it."""
+
+    FIELD = "form_key"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def _key(self, request):
+        if request.method != "POST":
+            return None
+        try:
+            return uuid.UUID(request.POST.get(self.FIELD, ""))
+        except ValueError:
+            return None
+
+    def __call__(self, request):
+        from clinic.core.models import FormSubmission
+
+        key = self._key(request)
+        if key is None:
+            return self.get_response(request)
+        user = request.user if request.user.is_authenticated else None
+        try:
+            with transaction.atomic():
+                FormSubmission.objects.create(key=key, user=user, path=request.path[:512])
+        except IntegrityError:
+            return self._duplicate(request, key)
+        except (OperationalError, InterfaceError) as exc:
+            return database_unavailable_response(exc)
+        try:
+            response = self.get_response(request)
+        except Exception:
+            FormSubmission.objects.filter(key=key).delete()
+            raise
+        if response.status_code >= 500:
+            FormSubmission.objects.filter(key=key).delete()
+        elif response.status_code in (301, 302, 303) and response.get("Location"):
+            FormSubmission.objects.filter(key=key).update(redirect_to=response["Location"][:512])
+        return response
+
+    def _duplicate(self, request, key):
+        from clinic.core.models import FormSubmission
+
+        logging.getLogger(__name__).info("Duplicate form submission %s to %s", key, request.path)
+        if request.headers.get("HX-Request"):
+            return HttpResponse(status=204)
+        first = FormSubmission.objects.filter(key=key).values_list("redirect_to", flat=True)
+        target = first.first() or request.headers.get("Referer", "")
+        if not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            target = reverse("home")
+        messages.info(request, "That form was already sent; it was saved once.")
+        return HttpResponseRedirect(target)

@@ -213,3 +213,19 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class FormSubmission(models.Model):
+    """A form key already used: the record that makes a double submission a no-op
+    (`IdempotentPostMiddleware`). Pruned after a few days by a beat task."""
+
+    key = models.UUIDField(unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    path = models.CharField(max_length=512)
+    redirect_to = models.CharField(max_length=512, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return f"{self.key} {self.path}"

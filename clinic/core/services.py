@@ -173,3 +173,11 @@ def addendum_write(*, target, author, text, bound_to):
     addendum.full_clean()
     addendum.save()
     return addendum
+
+
+def form_submissions_prune(*, older_than_days=3):
+    from clinic.core.models import FormSubmission
+
+    cutoff = timezone.now() - timezone.timedelta(days=older_than_days)
+    deleted, _ = FormSubmission.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -28,3 +28,9 @@ def worker_heartbeat():
     """Stamps the worker's heartbeat; scheduled by beat, so a fresh stamp shows that the
     broker, beat and a worker all work. Idempotent: the row holds only the latest time."""
     services.heartbeat_record(name="worker")
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def prune_form_submissions(older_than_days=3):
+    """Forgets used form keys after a few days; nobody resends a form that old. Idempotent."""
+    return services.form_submissions_prune(older_than_days=older_than_days)

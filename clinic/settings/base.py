@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "clinic.core.middleware.ClinicTimezoneMiddleware",
     "clinic.core.middleware.NoStoreForSignedInUsersMiddleware",
     "clinic.core.middleware.DatabaseUnavailableMiddleware",
+    "clinic.core.middleware.IdempotentPostMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -68,6 +69,7 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "builtins": ["clinic.core.templatetags.form_keys"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
@@ -189,6 +191,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 50},
     },
     # Journal reminders honour each patient's chosen time to within this interval.
+    "prune-form-keys": {"task": "clinic.core.tasks.prune_form_submissions", "schedule": 86400.0},
     "send-reminders": {"task": "clinic.measures.tasks.send_reminders", "schedule": 300.0},
     "sync-measure-schedules": {
         "task": "clinic.measures.tasks.sync_measure_schedules",
