@@ -5,7 +5,7 @@ clinic and role, answers 404 for anything the user may not see, and writes an
 `AccessEvent`.
 """
 
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from django.http import Http404
 
 from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES, StaffRole
@@ -189,3 +189,26 @@ def clinician_choices_for_clinic(clinic):
         clinic_memberships__is_active=True,
         clinic_memberships__role__in=list(CLINICIAN_ROLES),
     ).distinct()
+
+
+def measures_and_portal_summary(patient):
+    """Open safety alerts and the portal invitation state of a patient the caller has
+    already fetched through a selector, in one query."""
+    summary = (
+        Patient.objects.filter(pk=patient.pk)
+        .annotate(
+            open_alerts=Count(
+                "safety_alerts", filter=Q(safety_alerts__status="open"), distinct=True
+            ),
+            last_invited_at=Max("portal_invitations__sent_at"),
+        )
+        .values("open_alerts", "last_invited_at")
+        .get()
+    )
+    return {
+        "open_alerts": summary["open_alerts"],
+        "portal": {
+            "active": bool(patient.user_id and patient.user.has_usable_password()),
+            "invited_at": summary["last_invited_at"],
+        },
+    }

@@ -67,11 +67,7 @@ def patient_detail(request, public_id):
             "courses": courses,
             "can_open_course": user_has_role(request.user, CLINICIAN_ROLES, clinic=patient.clinic),
             "can_invite": True,
-            "open_alerts": patient.safety_alerts.filter(status="open").count(),
-            "portal": {
-                "active": bool(patient.user_id and patient.user.has_usable_password()),
-                "invited": patient.portal_invitations.order_by("-sent_at").first(),
-            },
+            **selectors.measures_and_portal_summary(patient),
             "recent_access": (
                 AccessEvent.objects.filter(patient=patient)
                 .select_related("user")

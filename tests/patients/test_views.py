@@ -76,7 +76,8 @@ def test_patient_detail_query_count_is_fixed(
             responsibility="nurse",
         )
     client.force_login(clinic_admin)
-    with django_assert_max_num_queries(15):  # 14 + the alerts bell's unread count
+    # 14, the alerts bell's unread count, and the safety-alert and portal-invitation summary.
+    with django_assert_max_num_queries(16):
         response = client.get(detail_url(patient))
     assert response.status_code == 200
 
