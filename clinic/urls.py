@@ -18,6 +18,7 @@ urlpatterns = [
     path("measures/", include("clinic.measures.urls")),
     path("notifications/", include("clinic.core.urls")),
     path("me/", include("clinic.portal.urls")),
+    path("fhir/", include("clinic.fhir.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -533,11 +533,15 @@ def schedule_ensure_defaults(course):
     if course.measure_rules.exists():
         return
     enabled = set(measure_settings_for(course.patient.clinic).enabled_codes())
-    for code, timing, extra in _default_rules(course):
-        if code in enabled:
-            rule = ScheduleRule(course=course, instrument_code=code, timing=timing, **extra)
-            rule.full_clean()
-            rule.save()
+    rules = [
+        ScheduleRule(course=course, instrument_code=code, timing=timing, **extra)
+        for code, timing, extra in _default_rules(course)
+        if code in enabled
+    ]
+    for rule in rules:
+        rule.full_clean(validate_unique=False, validate_constraints=False)
+    # One insert; the database's unique and check constraints still hold every row.
+    ScheduleRule.objects.bulk_create(rules)
 
 
 @transaction.atomic

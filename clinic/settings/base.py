@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "clinic.monitoring",
     "clinic.measures",
     "clinic.portal",
+    "clinic.fhir",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +173,13 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # Esketamine's 120 minutes is a label requirement: a smaller value is ignored.
 SESSION_OBSERVATION_MINUTES = {"esketamine": 120, "iv": 30, "other": 60}
 PATIENT_LIST_PAGE_SIZE = 25
+# FHIR R4 API (clinic.fhir). Identifier systems (each clinic's MRNs) and local code systems are
+# minted under this URI: set it to a URL the organisation controls, and never change it once
+# data has been shared. Search pages hold FHIR_PAGE_SIZE entries unless _count asks for fewer
+# (or more, up to FHIR_MAX_PAGE_SIZE).
+FHIR_SYSTEM_BASE = env("FHIR_SYSTEM_BASE", default="https://kestrel.example.org/fhir")
+FHIR_PAGE_SIZE = 50
+FHIR_MAX_PAGE_SIZE = 200
 DEMO_DATA_ALLOWED = False
 
 LOGGING = {

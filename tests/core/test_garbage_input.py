@@ -52,6 +52,7 @@ FORM_FIELDS = {
 }
 GET_FORMS = {"patients:list": ["q", "clinic", "status", "page"]}
 GET_FORMS["ledger:count_sheet"] = ["clinic", "business_time"]
+FORM_FIELDS["fhir:tokens"] = ["name"]
 
 
 def url_for(name, patient):
@@ -495,3 +496,28 @@ def test_garbage_posts_to_measure_forms_never_fail_or_store_anything(
         else:
             assert value in MEASURE_MAY_ACCEPT.get(name, ()), (name, value)
     assert measures_state() == before
+
+
+# --- FHIR API tokens ---------------------------------------------------------------------------
+
+# A token name is any text of 1 to 80 characters without NUL: these are accepted as names.
+TOKEN_NAME_ACCEPTED = set(GARBAGE_VALUES) - {"", " ", "x" * 5000, "\x00null\x00byte"}
+
+
+@pytest.mark.django_db
+def test_garbage_token_names_never_fail_or_store_invalid_tokens(client, prescriber):
+    from clinic.fhir.models import ApiToken
+
+    client.force_login(prescriber)
+    for value in GARBAGE_VALUES:
+        response = client.post(reverse("fhir:tokens"), {"name": value})
+        assert response.status_code == 200, value
+        page = response.content.decode()
+        created = 'id="new-token"' in page
+        assert created == (value in TOKEN_NAME_ACCEPTED), value
+        if not created:
+            assert "invalid-feedback" in page, value
+    assert ApiToken.objects.count() == len(TOKEN_NAME_ACCEPTED)
+    for token in ApiToken.objects.all():
+        token.full_clean()
+        assert token.name.strip() and "\x00" not in token.name

@@ -17,6 +17,8 @@ from django.utils import timezone
 from clinic.accounts.models import User
 from clinic.core.models import AccessEvent, Addendum, Notification
 from clinic.core.services import notify
+from clinic.fhir import services as fhir_services
+from clinic.fhir.models import ApiToken
 from clinic.ledger.models import LedgerEntry, Lot
 from clinic.measures import services as measure_services
 from clinic.measures.models import (
@@ -65,6 +67,14 @@ PUBLIC_URLS = {
     "health",
     # The invitation link: its token is the credential; a bad token gets an explanation.
     "portal:welcome",
+    # The FHIR API enforces its own Bearer-token auth: 401 without a token, even for a
+    # signed-in browser, and 404 for records outside the token user's scope (tests/fhir/).
+    # The CapabilityStatement (metadata) is public by design.
+    "fhir:metadata",
+    "fhir:search",
+    "fhir:read",
+    "fhir:patient_everything",
+    "fhir:unknown",
 }
 
 # How to name a real object of the first clinic in each object-scoped URL.
@@ -201,6 +211,11 @@ ROLE_URLS.update(
 PARAMETER_ROLE_URLS = {"portal:questionnaire": ("portal_user", {"slug": "phq-9"})}
 
 
+# FHIR API tokens: the staff page lists and creates the user's own tokens; revoking names one.
+ROLE_URLS.update({"fhir:tokens": "prescriber"})
+OBJECT_URL_KWARGS.update({"fhir:token_revoke": lambda w: {"public_id": w.api_token.public_id}})
+
+
 def _walk(patterns, prefix="", namespace=None):
     for entry in patterns:
         if isinstance(entry, URLResolver):
@@ -282,6 +297,7 @@ class World:
             recipients=[self.prescriber], kind="test", title="URL test alert",
             source_key="url-test", email=False,
         )  # fmt: skip
+        self.api_token, _ = fhir_services.token_create(user=self.prescriber, name="URL test")
 
 
 @pytest.fixture
@@ -323,6 +339,7 @@ def snapshot():
                 MeasureDue,
                 PortalInvitation,
                 User,
+                ApiToken,
             )
         },
     }
