@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from kombu import pools
 
 from clinic import celery_app
 from tests.conftest import skip_or_fail
@@ -121,9 +122,10 @@ def app_on(redis_server, monkeypatch):
 
 
 def _fresh_connections():
-    """Drops pooled broker connections, so the next publish connects to the broker now named."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    """Closes and forgets every pooled broker connection (kombu keeps them in global groups
+    keyed by connection; a closed pool left there breaks later tests), so the next publish
+    connects to the broker now named."""
+    pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
