@@ -24,7 +24,7 @@ from clinic.measures.models import (
     ReminderPreference,
     ReminderSent,
 )
-from clinic.measures.services import _alert_recipients
+from clinic.measures.services import alert_recipients
 
 MAX_QUESTIONNAIRE_REMINDERS = 3
 JOURNAL_LAPSE_DAYS = 3
@@ -113,7 +113,7 @@ def _journal_lapse(patient, today):
             preference.journal_paused_on = today
             preference.save(update_fields=["journal_paused_on", "updated_at"])
             notify(
-                recipients=_alert_recipients(patient),
+                recipients=alert_recipients(patient),
                 kind="journal_lapse",
                 severity="info",
                 title=f"{patient.full_name} has not written the mood journal for "

@@ -141,17 +141,6 @@ def open_due_for_course(course):
 # --- outcomes ------------------------------------------------------------------------------
 
 
-def _first_dose_at(patient):
-    from clinic.pathway.models.session import DOSED_SESSION_STATUSES
-
-    return (
-        patient.treatment_courses.filter(sessions__status__in=DOSED_SESSION_STATUSES)
-        .order_by("sessions__dose_started_at")
-        .values_list("sessions__dose_started_at", flat=True)
-        .first()
-    )
-
-
 def baseline_for(responses, first_dose_at):
     """DOMAIN §7.4: the last score before the first dose, at most 30 days before it."""
     if first_dose_at is None:

@@ -88,16 +88,19 @@ def _require_clinician(user, patient, what):
 
 
 def measure_settings_for(clinic):
-    """The clinic's measure settings, created with defaults the first time."""
-    settings_row, _ = ClinicMeasureSettings.objects.get_or_create(clinic=clinic)
-    return settings_row
+    """The clinic's measure settings; the defaults, unsaved, until someone changes them, so
+    that reading them (on every portal page) never writes."""
+    return ClinicMeasureSettings.objects.filter(clinic=clinic).first() or ClinicMeasureSettings(
+        clinic=clinic
+    )
 
 
 @transaction.atomic
 def measure_settings_update(*, clinic, by, crisis_resources, licensed_instruments, journal_tags):
     if not user_has_role(by, (StaffRole.ADMIN, StaffRole.PRESCRIBER), clinic=clinic):
         raise ValidationError("Only a clinic admin or a prescriber can change these settings.")
-    row = ClinicMeasureSettings.objects.select_for_update().get(pk=measure_settings_for(clinic).pk)
+    ClinicMeasureSettings.objects.get_or_create(clinic=clinic)
+    row = ClinicMeasureSettings.objects.select_for_update().get(clinic=clinic)
     row.crisis_resources = crisis_resources.strip()
     row.licensed_instruments = sorted(set(licensed_instruments))
     row.journal_tags = [tag.strip() for tag in journal_tags if tag.strip()]
@@ -127,7 +130,7 @@ def current_course(patient):
 # --- Safety alerts ---------------------------------------------------------------------
 
 
-def _alert_recipients(patient):
+def alert_recipients(patient):
     from clinic.accounts.models import User
 
     team = User.objects.filter(
@@ -178,7 +181,7 @@ def alert_raise(
     alert.save()
     link = reverse("measures:alert_detail", args=[alert.public_id])
     notify(
-        recipients=_alert_recipients(patient),
+        recipients=alert_recipients(patient),
         kind="safety_alert",
         severity="urgent",
         title=f"Safety alert: {patient.full_name}: {reason}"[:200],

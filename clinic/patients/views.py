@@ -66,7 +66,6 @@ def patient_detail(request, public_id):
             "can_edit": True,
             "courses": courses,
             "can_open_course": user_has_role(request.user, CLINICIAN_ROLES, clinic=patient.clinic),
-            "can_invite": True,
             **selectors.measures_and_portal_summary(patient),
             "recent_access": (
                 AccessEvent.objects.filter(patient=patient)
