@@ -2,6 +2,7 @@ import logging
 import uuid
 import zoneinfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import HttpResponse, HttpResponseRedirect
@@ -61,6 +62,18 @@ class NoStoreForSignedInUsersMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             response["Cache-Control"] = "no-store, private"
+        return response
+
+
+class PermissionsPolicyMiddleware:
+    """Sends settings.PERMISSIONS_POLICY (Django has no setting of its own for it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
 
 

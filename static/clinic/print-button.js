@@ -1,4 +1,4 @@
-/* The Print button of the printable session record (no inline script: strict CSP). */
+/* Print buttons ([data-print]) (no inline script: strict CSP). */
 (function () {
   "use strict";
   document.querySelectorAll("[data-print]").forEach(function (button) {
