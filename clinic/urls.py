@@ -23,6 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "clinic.core.errors.bad_request"
 handler403 = "clinic.core.errors.permission_denied"
 handler404 = "clinic.core.errors.page_not_found"
 handler500 = "clinic.core.errors.server_error"

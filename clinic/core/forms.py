@@ -2,6 +2,7 @@
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Layout
+from django.core.exceptions import BadRequest
 
 
 def form_helper(*layout):
@@ -23,3 +24,24 @@ def add_service_errors(form, exc, add=None):
             add(key, msgs)
     else:
         form.add_error(None, exc.messages)
+
+
+def filter_status(form):
+    """HTTP status for a page filtered by `form`: 400 when a value is not among those the
+    form offers (a tampered or stale link), shown with the form's messages beside the field
+    rather than silently replaced; the value never reaches a query."""
+    return 400 if form.is_bound and not form.is_valid() else 200
+
+
+def choose_listed(options, value, *, key=lambda option: str(option.public_id)):
+    """The option whose key is `value`, or the first option when no value was given.
+
+    A value that names none of the user's options is a bad request, whether it is junk or
+    another clinic's id: the caller's options are already scoped to the user.
+    """
+    if not value:
+        return options[0]
+    for option in options:
+        if key(option) == value:
+            return option
+    raise BadRequest("That choice is not one of those offered to you.")

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from clinic.accounts.roles import CLINICIAN_ROLES, StaffRole
 from clinic.core.access import clinic_admin_required, clinician_required
+from clinic.core.forms import choose_listed
 from clinic.core.models import AccessEvent
 from clinic.measures import selectors as measure_selectors
 from clinic.pathway import selectors as pathway_selectors
@@ -58,7 +59,7 @@ def clinician_home(request):
 @clinic_admin_required
 def clinic_admin_home(request):
     clinics = list(selectors.clinics_for_user(request.user, roles=[StaffRole.ADMIN]))
-    clinic = next((c for c in clinics if str(c.public_id) == request.GET.get("clinic")), clinics[0])
+    clinic = choose_listed(clinics, request.GET.get("clinic"))
     patient_counts = {
         row["status"]: row["n"]
         for row in Patient.objects.filter(clinic=clinic).values("status").annotate(n=Count("id"))

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES, StaffRole
 from clinic.core.access import role_required, staff_required, user_has_role
+from clinic.core.forms import filter_status
 from clinic.core.models import AccessEvent
 from clinic.ledger import selectors, services
 from clinic.ledger.forms import (
@@ -127,6 +128,7 @@ def lot_detail(request, public_id):
             "reversible": reversible,
             "can_count": True,
         },
+        status=filter_status(form),
     )
 
 
@@ -236,7 +238,8 @@ def entry_reverse(request, public_id):
 def count_sheet(request):
     clinics = list(clinics_for_user(request.user))
     form = CountSheetForm(request.GET or None, clinics=clinics)
-    clinic = form.selected_clinic()
+    # A tampered clinic or time never falls back to printing some other sheet.
+    clinic = form.selected_clinic() if filter_status(form) == 200 else None
     lots = list(selectors.count_sheet_lots(clinic)) if clinic else []
     if clinic:
         from clinic.core.audit import record_access
@@ -262,4 +265,5 @@ def count_sheet(request):
             if form.is_bound and form.is_valid()
             else "",
         },
+        status=filter_status(form),
     )

@@ -5,7 +5,7 @@ Thin views: lookups through selectors (404 and audit), writes through services.
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES, StaffRole
 from clinic.core.access import clinician_required, staff_required, user_has_role
-from clinic.core.forms import add_service_errors
+from clinic.core.forms import add_service_errors, choose_listed
 from clinic.measures import instruments, selectors, services
 from clinic.measures.forms import (
     AlertActionForm,
@@ -40,7 +40,7 @@ def _roles_for(request):
 def alert_list(request):
     status = request.GET.get("status", SafetyAlert.Status.OPEN)
     if status not in SafetyAlert.Status.values:
-        status = SafetyAlert.Status.OPEN
+        raise BadRequest(f"Unknown alert status {status!r}.")
     page = Paginator(selectors.alert_list_for_user(request.user, status=status), LIST_PAGE_SIZE)
     return render(
         request,
@@ -267,8 +267,7 @@ def clinic_settings(request):
     clinics = list(patient_selectors.clinics_for_user(request.user, roles=SETTINGS_ROLES))
     if not clinics:
         raise Http404("No clinic whose settings you manage.")
-    chosen = request.GET.get("clinic") or request.POST.get("clinic")
-    clinic = next((c for c in clinics if str(c.public_id) == chosen), clinics[0])
+    clinic = choose_listed(clinics, request.GET.get("clinic") or request.POST.get("clinic"))
     row = services.measure_settings_for(clinic)
     if request.method == "POST":
         form = MeasureSettingsForm(request.POST)

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from clinic.accounts.roles import CLINICIAN_ROLES, StaffRole
 from clinic.core.access import staff_required, user_has_role
+from clinic.core.forms import filter_status
 from clinic.core.models import AccessEvent
 from clinic.pathway import selectors as pathway_selectors
 from clinic.patients import selectors, services
@@ -44,6 +45,7 @@ def patient_list(request):
             "show_clinic": len(clinics) > 1,
             "can_register": bool(clinics),
         },
+        status=filter_status(form),
     )
 
 
