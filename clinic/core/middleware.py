@@ -4,12 +4,13 @@ import zoneinfo
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from pghistory.middleware import HistoryMiddleware
 
 from clinic.core import audit
 
@@ -28,6 +29,23 @@ class AuditContextMiddleware:
             return self.get_response(request)
         finally:
             audit.reset_request_context(token)
+
+
+class ChangeHistoryContextMiddleware(HistoryMiddleware):
+    """Tags the change-history rows that the database triggers write during a request with
+    who made the change and from where (pghistory's context).
+
+    PostgreSQL only: the context travels as a SQL session variable, and SQLite (the demo)
+    has neither the variable nor the triggers.
+    """
+
+    def get_context(self, request):
+        return {**super().get_context(request), "ip_address": request.META.get("REMOTE_ADDR")}
+
+    def __call__(self, request):
+        if connection.vendor != "postgresql":
+            return self.get_response(request)
+        return super().__call__(request)
 
 
 class ClinicTimezoneMiddleware:

@@ -27,6 +27,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.utils import timezone
 
+from clinic.core.history import track_changes
 from clinic.core.models import PublicModel
 from clinic.pathway.models import Drug
 
@@ -79,6 +80,7 @@ REASON_REQUIRED_TYPES = (E.ADJUSTMENT, E.REVERSAL, E.LOSS, E.DISPOSE)
 WITNESS_REQUIRED_TYPES = (E.WASTE, E.COUNT)
 
 
+@track_changes
 class Lot(PublicModel):
     """One receipt of a product lot, with its cached balance (see the module docstring)."""
 
@@ -232,6 +234,7 @@ class LotStatusChange(models.Model):
         return f"{self.lot}: {self.from_status} → {self.to_status}"
 
 
+@track_changes
 class Inventory(PublicModel):
     """An initial or biennial inventory: its COUNT rows link here (append-only)."""
 

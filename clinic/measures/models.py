@@ -14,6 +14,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.utils import timezone
 
+from clinic.core.history import track_changes
 from clinic.core.models import PublicModel
 
 DEFAULT_CRISIS_RESOURCES = (
@@ -49,6 +50,7 @@ def default_journal_tags():
     return list(DEFAULT_JOURNAL_TAGS)
 
 
+@track_changes
 class ClinicMeasureSettings(PublicModel):
     """Per-clinic choices about measures: crisis text, licensed instruments, journal tags."""
 
@@ -115,6 +117,7 @@ class Timepoint(models.TextChoices):
     AD_HOC = "ad_hoc", "Unscheduled"
 
 
+@track_changes
 class InstrumentResponse(PublicModel):
     """One completed questionnaire or clinician rating, scored on the server; read-only."""
 
@@ -193,6 +196,7 @@ class InstrumentResponse(PublicModel):
         return rows
 
 
+@track_changes
 class MoodJournalEntry(PublicModel):
     """A patient's daily mood journal entry; one a day, read-only once submitted."""
 
@@ -267,6 +271,7 @@ class AlertAction(models.TextChoices):
     NO_RISK = "no_risk", "Reviewed; no current risk found"
 
 
+@track_changes
 class SafetyAlert(PublicModel):
     """An answer that suggests risk. Stays open until a clinician records what they did."""
 
@@ -348,6 +353,7 @@ class ScheduleTiming(models.TextChoices):
     INTERVAL = "interval", "Every N days in maintenance"
 
 
+@track_changes
 class ScheduleRule(PublicModel):
     """When one instrument is due during one course."""
 

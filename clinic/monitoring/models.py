@@ -3,12 +3,14 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from clinic.core.history import track_changes
 from clinic.core.models import PublicModel
 from clinic.monitoring.limits import CRITICAL_FLAGS, Vital
 
 VITAL_FIELDS = tuple(Vital.values)
 
 
+@track_changes
 class VitalLimit(models.Model):
     """A clinic's own critical and normal limits for one vital (absolute limits stay the
     product's: they guard against typing errors, not clinical judgement)."""
@@ -44,6 +46,7 @@ class ReadingPhase(models.TextChoices):
     DISCHARGE = "discharge", "Pre-discharge"
 
 
+@track_changes
 class VitalReading(PublicModel):
     """One set of vitals taken together at a time in a session. Never changed: a mistake is
     marked entered-in-error and the reading taken again."""
@@ -152,6 +155,7 @@ class VitalReading(PublicModel):
         return [vital for vital, flag in self.flags.items() if flag in CRITICAL_FLAGS]
 
 
+@track_changes
 class VitalAcknowledgment(models.Model):
     """A clinician's review of a critical reading: who, when, and what was done."""
 
@@ -249,6 +253,7 @@ class SeriousCriterion(models.TextChoices):
     OTHER_IMPORTANT = "other_important", "Other important medical event"
 
 
+@track_changes
 class SideEffectReport(PublicModel):
     """A side effect or adverse event (DOMAIN.md §6.2), in a session or between sessions."""
 

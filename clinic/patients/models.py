@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from clinic.accounts.roles import StaffRole
+from clinic.core.history import track_changes
 from clinic.core.models import PublicModel
 
 phone_validator = RegexValidator(
@@ -25,6 +26,7 @@ def validate_timezone_name(value):
         raise ValidationError(f"“{value}” is not a known time zone.") from exc
 
 
+@track_changes
 class Clinic(PublicModel):
     name = models.CharField(max_length=120, unique=True)
     timezone = models.CharField(
@@ -51,6 +53,7 @@ class Clinic(PublicModel):
         return self.name
 
 
+@track_changes
 class ClinicMembership(PublicModel):
     """A staff member's role in one clinic."""
 
@@ -90,6 +93,7 @@ class PatientStatus(models.TextChoices):
     DECEASED = "deceased", "Deceased"
 
 
+@track_changes
 class Patient(PublicModel):
     SexAtBirth = SexAtBirth
     Status = PatientStatus
@@ -197,6 +201,7 @@ class Patient(PublicModel):
                 raise ValidationError({field: "This field cannot be blank."})
 
 
+@track_changes
 class CareTeamMember(PublicModel):
     """A clinician named on a patient's care team (for 'my patients' and alerts)."""
 

@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "csp",
+    "pgtrigger",
+    "pghistory",
     "clinic.core",
     "clinic.accounts",
     "clinic.patients",
@@ -56,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "clinic.core.middleware.AuditContextMiddleware",
+    "clinic.core.middleware.ChangeHistoryContextMiddleware",
     "clinic.core.middleware.ClinicTimezoneMiddleware",
     "clinic.core.middleware.NoStoreForSignedInUsersMiddleware",
     "clinic.core.middleware.PermissionsPolicyMiddleware",
@@ -148,6 +151,11 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Change history (django-pghistory): database triggers copy every insert, update and delete
+# of the clinical tables into their *Event tables, on PostgreSQL only, tagged with the
+# request's user, path and address; the event tables refuse UPDATE and DELETE.
+PGHISTORY_APPEND_ONLY = True
 
 # Content-Security-Policy (django-csp): everything from this origin only, and no inline
 # script or style at all, so an injected <script> or onclick= never runs. Pages pass data to

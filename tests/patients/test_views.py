@@ -43,12 +43,12 @@ def test_patient_list_search_keeps_the_query_and_says_when_nothing_matches(
 
 
 @pytest.mark.django_db
-def test_patient_list_with_bad_parameters_still_answers(client, patient, prescriber):
+def test_patient_list_with_bad_parameters_says_what_was_wrong(client, patient, prescriber):
     client.force_login(prescriber)
     response = client.get(
         reverse("patients:list"), {"status": "nonsense", "clinic": "x", "page": "-1"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Select a valid choice" in response.content.decode()
 
 

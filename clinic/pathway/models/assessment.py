@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from clinic.core.history import track_changes
 from clinic.core.models import PublicModel
 from clinic.core.signing import SignedNote
 
@@ -36,6 +37,7 @@ def _range(low, high):
     return [MinValueValidator(low), MaxValueValidator(high)]
 
 
+@track_changes
 class Assessment(PublicModel, SignedNote):
     """Eligibility screening: checklist, baseline measurements, and the prescriber's decision.
 

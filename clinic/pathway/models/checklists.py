@@ -8,6 +8,7 @@ the version its answers were given against.
 from django.conf import settings
 from django.db import models
 
+from clinic.core.history import track_changes
 from clinic.core.models import PublicModel
 from clinic.pathway.models.choices import Drug, YesNoUnknown
 
@@ -31,6 +32,7 @@ class ItemEffect(models.TextChoices):
     NONE = "none", "Not applicable"
 
 
+@track_changes
 class ChecklistTemplate(PublicModel):
     kind = models.CharField(max_length=16, choices=ChecklistKind.choices)
     code = models.SlugField(max_length=40, help_text="Stable name shared by every version.")
@@ -75,6 +77,7 @@ class ChecklistTemplate(PublicModel):
         return self.responses.exists()
 
 
+@track_changes
 class ChecklistItem(models.Model):
     template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="items")
     position = models.PositiveSmallIntegerField()
@@ -137,6 +140,7 @@ class ChecklistResponse(PublicModel):
         return f"{self.template} for {self.course_id}"
 
 
+@track_changes
 class ChecklistAnswer(models.Model):
     response = models.ForeignKey(
         ChecklistResponse, on_delete=models.PROTECT, related_name="answers"

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 
+from clinic.core.history import track_changes
 from clinic.core.models import PublicModel
 from clinic.core.signing import SignedNote
 
@@ -20,6 +21,7 @@ class ConsentKind(models.TextChoices):
     ESKETAMINE_REMS = "esketamine_rems", "Esketamine treatment consent and REMS enrolment"
 
 
+@track_changes
 class Consultation(PublicModel, SignedNote):
     """First visit: referral, history, goals and informed consent (DOMAIN.md §1.2)."""
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from clinic.core.history import track_changes
 from clinic.core.models import PublicModel
 from clinic.pathway.models.choices import Drug
 
@@ -24,6 +25,7 @@ CLOSED_COURSE_STATUSES = (
 )
 
 
+@track_changes
 class TreatmentCourse(PublicModel):
     """One course of treatment for one indication and period; a patient may have several
     over the years. Its status moves only through `services.course_transition`."""

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from clinic.core.history import track_changes
 from clinic.core.models import PublicModel
 from clinic.core.signing import SignedNote
 
@@ -26,6 +27,7 @@ class FollowUpDecision(models.TextChoices):
     STOP = "stop", "Stop treatment"
 
 
+@track_changes
 class FollowUp(PublicModel, SignedNote):
     """A follow-up visit: scheduled from the plan, completed with an outcome and signed."""
 

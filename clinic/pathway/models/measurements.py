@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from clinic.core.history import track_changes
 from clinic.core.models import PublicModel
 
 # DOMAIN.md §4.2 absolute limits: a value outside them is implausible and is re-measured.
@@ -11,6 +12,7 @@ WEIGHT_KG_LIMITS = (Decimal("20"), Decimal("350"))
 HEIGHT_CM_LIMITS = (Decimal("100"), Decimal("250"))
 
 
+@track_changes
 class BodyMeasurement(PublicModel):
     """The patient's weight (and height) on a day; dose calculations name the one they used."""
 

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from clinic.core.history import track_changes
 from clinic.core.models import PublicModel
 from clinic.core.signing import SignedNote
 from clinic.pathway.models.choices import Drug, Route
@@ -30,6 +31,7 @@ def _range(low, high):
     return [MinValueValidator(low), MaxValueValidator(high)]
 
 
+@track_changes
 class TreatmentPlan(PublicModel, SignedNote):
     """A version of the course's treatment plan. Approval is the prescriber's signature:
     an approved plan never changes (a change is a new draft version); only its status moves

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from clinic.core.history import track_changes
 from clinic.core.models import PublicModel
 from clinic.core.signing import SignedNote
 from clinic.pathway.models.choices import Route
@@ -37,6 +38,7 @@ DOSED_SESSION_STATUSES = (
 )
 
 
+@track_changes
 class AdministrationSession(PublicModel, SignedNote):
     """One dosing visit of a course, on the plan version in force when it was booked.
 
