@@ -136,6 +136,7 @@ def _production_env(**overrides):
         DJANGO_SECRET_KEY=secrets.token_urlsafe(45),  # 60 random characters
         DATABASE_URL="sqlite:////tmp/x.sqlite3",
         CELERY_BROKER_URL="memory://",
+        DJANGO_CACHE_URL="redis://127.0.0.1:6379/1",
         DJANGO_ALLOWED_HOSTS="clinic.example.org",
     )
     env.update(overrides)
@@ -162,7 +163,9 @@ def test_production_settings_pass_check_deploy():
     assert "(0 silenced)" in result.stdout, result.stdout
 
 
-@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"])
+@pytest.mark.parametrize(
+    "name", ["DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_CACHE_URL"]
+)
 def test_production_settings_have_no_default_for(name):
     if (REPO / ".env").exists():
         pytest.skip("a .env in the repository root supplies the settings' variables")

@@ -7,6 +7,8 @@ variable, so selectors and services can record them without taking the request.
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+
 from clinic.core.models import AccessEvent
 
 
@@ -17,6 +19,20 @@ class RequestContext:
 
 
 _request_context: ContextVar[RequestContext | None] = ContextVar("audit_request", default=None)
+
+
+def client_ip(request):
+    """The client's address as allauth's sign-in throttling sees it: REMOTE_ADDR, or behind
+    ALLAUTH_TRUSTED_PROXY_COUNT reverse proxies the address they put in X-Forwarded-For (so
+    the audit trail names the client, not the proxy)."""
+    from allauth.account.adapter import get_adapter
+
+    try:
+        return get_adapter(request).get_client_ip(request)
+    except (PermissionDenied, ImproperlyConfigured):
+        # No address at all, or fewer forwarding hops than configured: record what the
+        # socket says rather than refuse to audit.
+        return request.META.get("REMOTE_ADDR")
 
 
 def set_request_context(context):

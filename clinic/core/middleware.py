@@ -23,7 +23,7 @@ class AuditContextMiddleware:
 
     def __call__(self, request):
         token = audit.set_request_context(
-            audit.RequestContext(ip_address=request.META.get("REMOTE_ADDR"), path=request.path)
+            audit.RequestContext(ip_address=audit.client_ip(request), path=request.path)
         )
         try:
             return self.get_response(request)
@@ -40,7 +40,7 @@ class ChangeHistoryContextMiddleware(HistoryMiddleware):
     """
 
     def get_context(self, request):
-        return {**super().get_context(request), "ip_address": request.META.get("REMOTE_ADDR")}
+        return {**super().get_context(request), "ip_address": audit.client_ip(request)}
 
     def __call__(self, request):
         if connection.vendor != "postgresql":
@@ -172,7 +172,12 @@ class IdempotentPostMiddleware:
         logging.getLogger(__name__).info("Duplicate form submission %s to %s", key, request.path)
         if request.headers.get("HX-Request"):
             return HttpResponse(status=204)
-        first = FormSubmission.objects.filter(key=key).values_list("redirect_to", flat=True)
+        # Only the user who sent the key first learns where it went: a key copied from
+        # someone else's page must not reveal the record their submission opened.
+        user = request.user if request.user.is_authenticated else None
+        first = FormSubmission.objects.filter(key=key, user=user).values_list(
+            "redirect_to", flat=True
+        )
         target = first.first() or request.headers.get("Referer", "")
         if not url_has_allowed_host_and_scheme(
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

@@ -18,3 +18,12 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+# Sign-in throttles and lockouts, and allauth's marks of TOTP codes already used, must be seen
+# by every web worker: a per-process cache would multiply the allowed attempts by the number
+# of workers and let a code be replayed on another worker.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("DJANGO_CACHE_URL"),
+    }
+}
