@@ -8,11 +8,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 
 from tests import factories
 from tests.conftest import skip_or_fail
+from tests.demo_data import load_demo
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,7 @@ def _checksums(database_url):
 def test_a_backup_restores_into_a_fresh_database_with_identical_clinical_tables(tmp_path):
     if connection.vendor != "postgresql":
         skip_or_fail("backup and restore need PostgreSQL")
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    load_demo()
     patient = factories.PatientFactory(given_name="Zoë", family_name="O'Brien-Ñúñez")
     patient.address = "Flat 2\n“Quoted” Road, tab\there"
     patient.save()

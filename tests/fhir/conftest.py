@@ -1,16 +1,15 @@
 """Helpers for the FHIR API tests: token clients, R4B validation, the demo data."""
 
-import io
 import json
 from types import SimpleNamespace
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from fhir.resources.R4B import get_fhir_model_class
 
 from clinic.accounts.models import User
 from clinic.fhir import services
+from tests.demo_data import load_demo
 
 FHIR_JSON = "application/fhir+json"
 
@@ -66,7 +65,7 @@ def all_pages(client, url, **params):
 @pytest.fixture
 def demo(db):
     """The demo data (two clinics of 20 patients, sessions, measures) and its logins."""
-    call_command("seed_demo", stdout=io.StringIO())
+    load_demo()
     return SimpleNamespace(
         **{
             name: User.objects.get(username=name)
