@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,6 +7,9 @@ from clinic.core.health import health
 
 admin.site.site_header = "Clinic operations"
 admin.site.site_title = "Clinic operations"
+# The admin signs in through allauth's login, so its throttling, lockout and two-factor step
+# cover the admin too; Django's own admin login form is never shown.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -19,6 +23,9 @@ urlpatterns = [
     path("notifications/", include("clinic.core.urls")),
     path("me/", include("clinic.portal.urls")),
     path("fhir/", include("clinic.fhir.urls")),
+    path("exports/", include("clinic.exports.urls")),
+    path("reports/", include("clinic.reports.urls")),
+    path("clinic-admin/audit/", include("clinic.core.audit_urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

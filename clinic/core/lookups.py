@@ -43,3 +43,23 @@ def scoped_get_or_404(queryset, *, user, public_id, object_type, patient_of):
         patient=patient_of(found),
     )
     return found
+
+
+def refuse_unknown_clinic(user, clinic_param, clinics, *, action, object_type):
+    """404 when `clinic_param` is a clinic id outside `clinics` (the clinics the page may
+    show this user), so another clinic's id reveals nothing; the refusal is audited against
+    that clinic when it exists. A value that is no id at all is left to the page's form."""
+    if not is_uuid(clinic_param):
+        return
+    if any(str(clinic.public_id) == str(clinic_param) for clinic in clinics):
+        return
+    from clinic.patients.models import Clinic
+
+    record_access(
+        user=user,
+        action=action,
+        object_type=object_type,
+        clinic=Clinic.objects.filter(public_id=clinic_param).first(),
+        outcome=AccessEvent.Outcome.DENIED,
+    )
+    raise Http404("No such clinic.")

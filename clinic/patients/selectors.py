@@ -212,3 +212,43 @@ def measures_and_portal_summary(patient):
             "invited_at": summary["last_invited_at"],
         },
     }
+
+
+def patient_summary(patient):
+    """Everything the printable summary shows, for a patient the caller has already fetched
+    through a selector: courses with their plan in force, sessions, side effects and the
+    scores over time. A fixed number of queries whatever the history's length."""
+    from clinic.measures.selectors import outcomes_for_patient
+    from clinic.monitoring.models import SideEffectReport
+    from clinic.pathway.models import AdministrationSession, TreatmentCourse, TreatmentPlan
+    from clinic.pathway.models.plan import PlanStatus
+
+    courses = list(TreatmentCourse.objects.filter(patient=patient).order_by("created_at", "id"))
+    # The plan in force: approved, else suspended, else the newest version written.
+    preference = {PlanStatus.APPROVED: 0, PlanStatus.SUSPENDED: 1}
+    plans = {}
+    for plan in TreatmentPlan.objects.filter(course__patient=patient).order_by("-version"):
+        best = plans.get(plan.course_id)
+        if best is None or preference.get(plan.status, 9) < preference.get(best.status, 9):
+            plans[plan.course_id] = plan
+    sessions = list(
+        AdministrationSession.objects.filter(course__patient=patient)
+        .select_related("plan", "course")
+        .order_by("scheduled_at", "id")
+    )
+    side_effects = list(
+        SideEffectReport.objects.filter(course__patient=patient)
+        .select_related("course", "session")
+        .order_by("onset_at", "id")
+    )
+    outcomes = outcomes_for_patient(patient)
+    return {
+        "courses": [(course, plans.get(course.pk)) for course in courses],
+        "sessions": sessions,
+        "side_effects": side_effects,
+        "score_series": outcomes["series"],
+        "chart_data": {
+            "series": [series["chart"] for series in outcomes["series"]],
+            "sessions": outcomes["sessions"],
+        },
+    }

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.patient_create, name="create"),
     path("<uuid:public_id>/", views.patient_detail, name="detail"),
     path("<uuid:public_id>/edit/", views.patient_edit, name="edit"),
+    path("<uuid:public_id>/summary/", views.patient_summary, name="summary"),
     path("<uuid:public_id>/care-team/", views.care_team_add, name="care_team_add"),
     path("<uuid:public_id>/portal-invite/", views.portal_invite, name="portal_invite"),
     path(

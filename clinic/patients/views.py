@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from clinic.accounts.roles import CLINICIAN_ROLES, StaffRole
 from clinic.core.access import staff_required, user_has_role
@@ -76,6 +77,21 @@ def patient_detail(request, public_id):
                 if is_admin
                 else None
             ),
+        },
+    )
+
+
+@staff_required
+def patient_summary(request, public_id):
+    """A printable summary for a referral letter or an insurer; the read is audited."""
+    patient = selectors.patient_get_for_user(request.user, public_id)
+    return render(
+        request,
+        "patients/patient_summary.html",
+        {
+            "patient": patient,
+            "printed_on": timezone.localdate(),
+            **selectors.patient_summary(patient),
         },
     )
 

@@ -7,6 +7,7 @@ demo.py, test.py and production.py only choose defaults and switches.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "crispy_forms",
     "crispy_bootstrap5",
     "csp",
@@ -44,6 +46,8 @@ INSTALLED_APPS = [
     "clinic.measures",
     "clinic.portal",
     "clinic.fhir",
+    "clinic.exports",
+    "clinic.reports",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "clinic.accounts.middleware.SessionLimitsMiddleware",
+    "clinic.accounts.middleware.StaffMfaMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "clinic.core.middleware.AuditContextMiddleware",
     "clinic.core.middleware.ChangeHistoryContextMiddleware",
@@ -98,6 +104,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
+# Length, not composition (NIST SP 800-63B): at least 12 characters, not a common password,
+# not close to the user's name or e-mail, not all digits; any passphrase otherwise.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -120,9 +128,35 @@ ACCOUNT_PREVENT_ENUMERATION = True
 # Do not let anyone make the clinic send mail to arbitrary addresses.
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Clinic] "
+# Failed sign-ins: per address, and per account (the login typed, so unknown names are
+# throttled alike and nothing is revealed). A locked account can sign in again after 15
+# minutes; the MFA step counts its wrong codes against the same per-account limit.
 # Behind N reverse proxies (each appending to X-Forwarded-For), the client is the Nth address
 # from the right: sign-in throttles and the audit trail use it (core.audit.client_ip).
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+ACCOUNT_RATE_LIMITS = {"login_failed": "20/10m/ip,5/15m/key"}
+
+# Two-factor authentication (allauth.mfa): TOTP with recovery codes. Required for every clinic
+# staff member and operator (Django staff) before any page with patient data; optional for
+# patients. Only clinic/settings/demo.py may turn it off (a system check refuses elsewhere).
+CLINIC_STAFF_MFA_REQUIRED = True
+MFA_ADAPTER = "clinic.accounts.adapters.ClinicMFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="Kestrel clinic")
+# One 30-second step either side, for phones whose clock drifts (RFC 6238 section 6).
+MFA_TOTP_TOLERANCE = 1
+# Signup is closed, so the unverified-address attack allauth guards against (someone signs up
+# with another person's address and enrols MFA first) cannot happen; invited addresses are
+# not "verified" in allauth's sense and must not block a required enrolment.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+
+# Sessions: signed out after this much inactivity (staff 15 minutes, patients 30), and
+# after 12 hours whatever the activity (clinic.accounts.middleware.SessionLimitsMiddleware).
+CLINIC_STAFF_IDLE_TIMEOUT_SECONDS = env.int("CLINIC_STAFF_IDLE_TIMEOUT_SECONDS", default=15 * 60)
+CLINIC_PATIENT_IDLE_TIMEOUT_SECONDS = env.int(
+    "CLINIC_PATIENT_IDLE_TIMEOUT_SECONDS", default=30 * 60
+)
+CLINIC_SESSION_MAX_AGE_SECONDS = 12 * 60 * 60
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
@@ -155,7 +189,7 @@ EMAIL_USE_SSL = env.bool("DJANGO_EMAIL_USE_SSL", default=False)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="clinic@localhost")
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_COOKIE_AGE = CLINIC_SESSION_MAX_AGE_SECONDS
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -246,5 +280,10 @@ CELERY_BEAT_SCHEDULE = {
     "sync-measure-schedules": {
         "task": "clinic.measures.tasks.sync_measure_schedules",
         "schedule": 3600.0,
+    },
+    # Rebuilds yesterday and today in each clinic's calendar; any hour works for that.
+    "build-report-rollups": {
+        "task": "clinic.reports.tasks.build_nightly_rollups",
+        "schedule": crontab(hour=7, minute=15),
     },
 }

@@ -63,6 +63,8 @@ PUBLIC_URLS = {
     "account_confirm_email",
     "account_email_verification_sent",
     "account_confirm_login_code",
+    # The two-factor step of signing in: only a login stage in progress reaches it.
+    "mfa_authenticate",
     # Load balancers ask without signing in; anonymous callers get the state, no details.
     "health",
     # The invitation link: its token is the credential; a bad token gets an explanation.
@@ -216,6 +218,39 @@ ROLE_URLS.update({"fhir:tokens": "prescriber"})
 OBJECT_URL_KWARGS.update({"fhir:token_revoke": lambda w: {"public_id": w.api_token.public_id}})
 
 
+# Exports (a parameter naming no record: the kind), the audit viewer, the printable summary.
+ROLE_URLS.update({"exports:index": "clinic_admin", "audit:log": "clinic_admin"})
+PARAMETER_ROLE_URLS["exports:download"] = ("clinic_admin", {"kind": "sessions"})
+# Admin reports: role pages scoped to a clinic the user administers (tests/reports/).
+ROLE_URLS.update(
+    {
+        "reports:dashboard": "clinic_admin",
+        "reports:outcomes": "clinic_admin",
+        "reports:controlled_substances": "clinic_admin",
+    }
+)
+
+# Two-factor authentication (allauth.mfa): every page is the signed-in user's own; mfa_user has
+# an authenticator app and recovery codes, so each page has something to show.
+ROLE_URLS.update(
+    {
+        "mfa_index": "prescriber",
+        "mfa_activate_totp": "prescriber",
+        **dict.fromkeys(
+            (
+                "mfa_reauthenticate",
+                "mfa_deactivate_totp",
+                "mfa_view_recovery_codes",
+                "mfa_generate_recovery_codes",
+                "mfa_download_recovery_codes",
+            ),
+            "mfa_user",
+        ),
+    }
+)
+OBJECT_URL_KWARGS["patients:summary"] = lambda w: {"public_id": w.patient.public_id}
+
+
 def _walk(patterns, prefix="", namespace=None):
     for entry in patterns:
         if isinstance(entry, URLResolver):
@@ -298,6 +333,8 @@ class World:
             source_key="url-test", email=False,
         )  # fmt: skip
         self.api_token, _ = fhir_services.token_create(user=self.prescriber, name="URL test")
+        self.mfa_user = factories.make_staff(clinic=self.clinic, role="nurse")
+        factories.give_authenticator_app(self.mfa_user)
 
 
 @pytest.fixture
