@@ -74,3 +74,15 @@ def make_staff(*, clinic=None, role="prescriber", **user_fields):
     user = UserFactory(**user_fields)
     MembershipFactory(user=user, clinic=clinic or ClinicFactory(), role=role)
     return user
+
+
+def give_authenticator_app(user):
+    """Enrols `user` in TOTP two-factor authentication, with recovery codes, as the
+    enrolment page would; returns the TOTP secret, to compute codes with allauth's helpers."""
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    RecoveryCodes.activate(user)
+    return secret

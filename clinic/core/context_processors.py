@@ -5,7 +5,11 @@ def navigation(request):
     """Which navigation the base layout shows: it differs per role."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_role": None, "demo_mode": getattr(settings, "DEMO_MODE", False)}
+        return {
+            "nav_role": None,
+            "demo_mode": getattr(settings, "DEMO_MODE", False),
+            "staff_mfa_required": settings.CLINIC_STAFF_MFA_REQUIRED,
+        }
     if user.is_clinic_staff:
         role = "staff"
     elif hasattr(user, "patient_record"):

@@ -15,3 +15,7 @@ from clinic.settings.base import *  # noqa: F403
 
 DEMO_MODE = True
 DEMO_DATA_ALLOWED = True
+# The demo's logins are public and its data invented: staff sign in with the password alone,
+# and the login page says so. The demo staff do have an authenticator app (seed_demo's
+# DEMO_TOTP_SECRET), so turning this back on shows the real two-factor step.
+CLINIC_STAFF_MFA_REQUIRED = False

@@ -24,3 +24,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEMO_MODE = False
 DEMO_DATA_ALLOWED = True
+# Kept on (base settings): tests/conftest.py's force_login shortcut records the MFA step.
+assert CLINIC_STAFF_MFA_REQUIRED

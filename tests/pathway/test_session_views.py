@@ -169,6 +169,8 @@ def test_a_whole_iv_session_through_the_pages(client, clinic, prescriber, nurse,
 
     later = timezone.now() + 45 * MINUTE
     with mock.patch("django.utils.timezone.now", return_value=later):
+        # 45 minutes away from the tablet: the staff idle timeout signed the nurse out.
+        client.force_login(nurse)
         response = client.post(
             url("session_vitals", session),
             {"phase": "post", "systolic": "122", "diastolic": "78", "heart_rate": "72",

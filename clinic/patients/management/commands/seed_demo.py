@@ -7,6 +7,9 @@ Idempotent: running it again changes nothing. Refused where DEMO_DATA_ALLOWED is
 
 import datetime
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
@@ -25,6 +28,10 @@ from clinic.patients import services
 from clinic.patients.models import CareTeamMember, Clinic, ClinicMembership, Patient
 
 DEMO_PASSWORD = "demo-pass-2026"
+# Every demo staff login has an authenticator app with this base32 secret (add it to any TOTP
+# app by hand). The demo settings switch the two-factor step off; test settings keep it on, so
+# browser tests type the current code computed from this secret.
+DEMO_TOTP_SECRET = "KESTRELDEMOSTAFFTOTPSECRET234567"
 
 CLINICS = [
     {
@@ -151,6 +158,9 @@ class Command(BaseCommand):
     def _staff(self, clinics, username, first, last, credentials, clinic_index, role):
         user = self._user(username, first, last, credentials)
         ClinicMembership.objects.get_or_create(user=user, clinic=clinics[clinic_index], role=role)
+        if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            TOTP.activate(user, DEMO_TOTP_SECRET)
+            RecoveryCodes.activate(user)
         return user
 
     def _patient(self, clinic, clinic_index, number, registrar):
