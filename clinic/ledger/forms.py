@@ -262,6 +262,11 @@ class LotReceiveForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if self.fields["clinic"].widget.is_hidden and self.has_error("clinic"):
+            # A hidden field's error is not shown beside anything: say it above the form.
+            self.add_error(
+                None, "Select a valid choice: you can receive stock only for your own clinics."
+            )
         if data.get("drug") == Drug.KETAMINE:
             for name in ("concentration_mg_per_ml", "container_ml"):
                 if data.get(name) is None and name not in self.errors:

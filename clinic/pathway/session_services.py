@@ -328,12 +328,16 @@ def checklist_override(*, session, by, item_code, reason):
     response = _open_checklist(session)
     answer = response.answers.select_related("item", "response").filter(item__code=item_code)
     answer = answer.first()
+    # Keyed to the item, which the page sends in a hidden field: a code that names no
+    # blocking item of this checklist has no row to show the error beside.
     if answer is None:
-        raise ValidationError("No such checklist item.")
+        raise ValidationError({"item_code": "No such checklist item."})
     if not answer.item.overridable:
-        raise ValidationError(f"{answer.item.code} cannot be overridden.")
+        raise ValidationError({"item_code": f"{answer.item.code} cannot be overridden."})
     if answer.effect != ItemEffect.BLOCK:
-        raise ValidationError(f"{answer.item.code} does not block; nothing to override.")
+        raise ValidationError(
+            {"item_code": f"{answer.item.code} does not block; nothing to override."}
+        )
     answer.overridden_by, answer.override_reason = by, reason
     answer.save(update_fields=["overridden_by", "override_reason"])
     _audit(by, session, f"override {answer.item.code}")

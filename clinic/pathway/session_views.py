@@ -545,6 +545,11 @@ def session_override(request, session):
             _errors_into(form, exc)
         else:
             return _done(request, session, anchor, f"{answer.item.code} overridden.")
+    if "item_code" in form.errors:
+        # No override row of the page names this item, so no field to show the error beside.
+        for text in form.errors["item_code"]:
+            messages.error(request, f"Not overridden: {text}")
+        return redirect(runner_url(session, anchor))
     return _runner_page(request, _reload(session), {"override": form})
 
 

@@ -81,7 +81,8 @@ class CourseStatusChange(models.Model):
     course = models.ForeignKey(
         TreatmentCourse, on_delete=models.PROTECT, related_name="status_changes"
     )
-    from_status = models.CharField(max_length=24, choices=CourseStatus.choices)
+    # Empty on the row that opens the course: it came from no status.
+    from_status = models.CharField(max_length=24, choices=CourseStatus.choices, blank=True)
     to_status = models.CharField(max_length=24, choices=CourseStatus.choices)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
