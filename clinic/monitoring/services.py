@@ -240,7 +240,12 @@ def vital_acknowledge(*, reading, by, action_taken):
     if reading.acknowledgments.exists():
         raise ValidationError("This reading has already been acknowledged.")
     acknowledgment = VitalAcknowledgment.objects.create(
-        reading=reading, acknowledged_by=by, action_taken=action_taken
+        reading=reading,
+        acknowledged_by=by,
+        action_taken=action_taken,
+        # Explicit, not the field default: the default binds timezone.now at import, so a
+        # replayed clock (the demo's past sessions) would stamp the real present instead.
+        acknowledged_at=timezone.now(),
     )
     record_access(
         user=by,

@@ -216,3 +216,14 @@ def test_seed_demo_gives_demo_staff_the_documented_authenticator_secret():
         totp = TOTP(Authenticator.objects.get(user__username=username, type="totp"))
         assert totp.validate_code(totp_code(DEMO_TOTP_SECRET)), username
     assert not Authenticator.objects.filter(user__username="patient").exists()
+
+
+@pytest.mark.django_db
+def test_with_two_factor_off_the_demo_staff_sign_in_with_the_password_alone(client, settings):
+    settings.CLINIC_STAFF_MFA_REQUIRED = False  # as clinic/settings/demo.py has it
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert not Authenticator.objects.exists()
+    response = client.post(
+        reverse("account_login"), {"login": "nurse", "password": "demo-pass-2026"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("clinician_home")

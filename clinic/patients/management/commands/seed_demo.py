@@ -28,9 +28,11 @@ from clinic.patients import services
 from clinic.patients.models import CareTeamMember, Clinic, ClinicMembership, Patient
 
 DEMO_PASSWORD = "demo-pass-2026"
-# Every demo staff login has an authenticator app with this base32 secret (add it to any TOTP
-# app by hand). The demo settings switch the two-factor step off; test settings keep it on, so
-# browser tests type the current code computed from this secret.
+# Where staff two-factor authentication is required (test settings; never production, which
+# refuses to seed), every demo staff login gets an authenticator app with this base32 secret,
+# so browser tests can type the current code. The demo settings switch two-factor off, and
+# there the demo staff get no authenticator: they sign in with the password alone, as the
+# login page says (and may enrol one from their menu).
 DEMO_TOTP_SECRET = "KESTRELDEMOSTAFFTOTPSECRET234567"
 
 CLINICS = [
@@ -158,7 +160,10 @@ class Command(BaseCommand):
     def _staff(self, clinics, username, first, last, credentials, clinic_index, role):
         user = self._user(username, first, last, credentials)
         ClinicMembership.objects.get_or_create(user=user, clinic=clinics[clinic_index], role=role)
-        if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        if (
+            settings.CLINIC_STAFF_MFA_REQUIRED
+            and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+        ):
             TOTP.activate(user, DEMO_TOTP_SECRET)
             RecoveryCodes.activate(user)
         return user
