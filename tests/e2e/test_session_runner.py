@@ -121,7 +121,12 @@ def test_nurse_runs_a_whole_iv_session(demo_site, new_page):
     # Observation (30 minutes after the infusion for IV) passes on a moved clock.
     later = timezone.now() + datetime.timedelta(minutes=45)
     with mock.patch("django.utils.timezone.now", return_value=later):
+        # 45 minutes without a touch: the staff idle timeout has signed the nurse out.
         page.reload()
+        assert "/accounts/login/" in page.url
+        assert "signed out after 15 minutes of inactivity" in page.content()
+        login(page, demo_site, "nurse")
+        page.goto(f"{demo_site}/sessions/{session.public_id}/")
         for label in page.locator("#discharge label.btn-outline-success").all():
             label.click()
         _submit(page, "#discharge button:has-text('Save answers')")
