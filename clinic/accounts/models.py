@@ -37,13 +37,25 @@ class User(AbstractUser):
         name = self.get_full_name() or self.username
         return f"{name}, {self.credentials}" if self.credentials else name
 
+    def active_memberships(self):
+        """(role, clinic id, clinic is active, clinic time zone) of each active membership,
+        oldest first. One query per user object answers the navigation's roles, the time zone
+        and, for the request's own user, every role check of the request
+        (core.access.user_has_role); a request loads its user afresh."""
+        if not hasattr(self, "_membership_cache"):
+            self._membership_cache = list(
+                self.clinic_memberships.filter(is_active=True)
+                .order_by("created_at", "pk")
+                .values_list("role", "clinic_id", "clinic__is_active", "clinic__timezone")
+            )
+        return self._membership_cache
+
     def _active_roles(self):
         if not hasattr(self, "_role_cache"):
             self._role_cache = frozenset(
-                self.clinic_memberships.filter(is_active=True, clinic__is_active=True)
-                .values_list("role", flat=True)
-                .distinct()
-            )
+                role for role, _clinic, clinic_active, _tz in self.active_memberships()
+                if clinic_active
+            )  # fmt: skip
         return self._role_cache
 
     @property
@@ -69,14 +81,9 @@ class User(AbstractUser):
     def display_timezone(self):
         """The time zone to show times in: the clinic this person works in or attends."""
         if not hasattr(self, "_tz_cache"):
-            membership = (
-                self.clinic_memberships.filter(is_active=True)
-                .select_related("clinic")
-                .order_by("created_at")
-                .first()
-            )
-            if membership is not None:
-                self._tz_cache = membership.clinic.timezone
+            memberships = self.active_memberships()
+            if memberships:
+                self._tz_cache = memberships[0][3]
             else:
                 patient = getattr(self, "patient_record", None)
                 self._tz_cache = patient.clinic.timezone if patient is not None else None

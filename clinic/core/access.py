@@ -11,6 +11,14 @@ from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES, StaffRole
 def user_has_role(user, roles, clinic=None):
     if not user.is_authenticated or not user.is_active:
         return False
+    if getattr(user, "is_request_user", False):
+        # The memberships the request already read (User.active_memberships): a page asks
+        # this several times, and a request's user object lives only as long as the request.
+        clinic_id = None if clinic is None else clinic.pk
+        return any(
+            clinic_active and role in roles and clinic_id in (None, member_clinic)
+            for role, member_clinic, clinic_active, _tz in user.active_memberships()
+        )
     memberships = user.clinic_memberships.filter(
         is_active=True, clinic__is_active=True, role__in=list(roles)
     )
@@ -26,6 +34,7 @@ def role_required(*roles):
         @wraps(view)
         @login_required
         def wrapped(request, *args, **kwargs):
+            request.user.is_request_user = True
             if not user_has_role(request.user, roles):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -46,6 +55,7 @@ def patient_required(view):
     @wraps(view)
     @login_required
     def wrapped(request, *args, **kwargs):
+        request.user.is_request_user = True
         if not hasattr(request.user, "patient_record"):
             raise PermissionDenied
         return view(request, *args, **kwargs)

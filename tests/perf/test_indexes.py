@@ -1,0 +1,222 @@
+"""Every page's queries use an index on the large tables (PostgreSQL only).
+
+The benchmark seeder fills the test database with a small clinic group (200 patients, 2,000
+sessions, 50,000 vitals; rolled back with the test) and ANALYZE gives the planner real
+statistics. Every page is rendered through the test client, the SQL it really sends is
+captured, and every SELECT is EXPLAINed: a Seq Scan on a table of LARGE_TABLE_ROWS rows or
+more (at this size: vitals, session status histories, checklist answers and their change
+histories) means an access path without an index, and the test fails with the page, the
+query and the plan. Smaller tables are read whole when the planner finds that cheaper,
+index or not, so at this size they prove nothing either way (docs/performance.md).
+"""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from bench.seed import seed
+from clinic.accounts.models import User
+from clinic.ledger.models import Lot
+from clinic.monitoring.models import VitalReading
+from clinic.patients.models import Patient
+from tests.conftest import skip_or_fail
+
+pytestmark = pytest.mark.perf
+
+LARGE_TABLE_ROWS = 5_000
+# Tables that must count as large at this size, or the test would check nothing.
+MUST_BE_LARGE = {
+    "monitoring_vitalreading",
+    "pathway_sessionstatuschange",
+    "pathway_checklistanswer",
+}
+
+
+class BenchWorld:
+    def __init__(self):
+        self.prescriber = User.objects.get(username="bench-c1-prescriber1")
+        self.nurse = User.objects.get(username="bench-c1-nurse1")
+        self.admin = User.objects.get(username="bench-c1-admin1")
+        # Patient 1: clinic 1, a portal login, a ketamine course in treatment.
+        self.patient = Patient.objects.get(medical_record_number="B-0000001")
+        self.portal_user = self.patient.user
+        self.course = self.patient.treatment_courses.get()
+        self.session = self.course.sessions.filter(status="discharged").order_by("-id").first()
+        self.lot = Lot.objects.filter(clinic=self.patient.clinic).order_by("id").first()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname FROM pg_class WHERE relkind = 'r' AND reltuples >= %s",
+                [LARGE_TABLE_ROWS],
+            )
+            self.large_tables = {row[0] for row in cursor.fetchall()}
+
+
+def _seed(**sizes):
+    if connection.vendor != "postgresql":
+        skip_or_fail("EXPLAIN tests need PostgreSQL (DATABASE_URL).")
+    seed(analyze=False, **sizes)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        cursor.execute("RESET ALL")  # the seeder's work_mem and jit settings
+    return BenchWorld()
+
+
+# Page -> (user attribute, URL kwargs from the world).
+PAGES = {
+    "clinician_home": ("prescriber", lambda w: {}),
+    "patients:list": ("prescriber", lambda w: {}),
+    "patients:detail": ("prescriber", lambda w: {"public_id": w.patient.public_id}),
+    "pathway:course": ("prescriber", lambda w: {"public_id": w.course.public_id}),
+    "pathway:session_run": ("nurse", lambda w: {"public_id": w.session.public_id}),
+    "pathway:session_print": ("nurse", lambda w: {"public_id": w.session.public_id}),
+    "pathway:follow_ups_overdue": ("prescriber", lambda w: {}),
+    "measures:outcomes": ("prescriber", lambda w: {"public_id": w.patient.public_id}),
+    "measures:alert_list": ("prescriber", lambda w: {}),
+    "measures:overdue": ("prescriber", lambda w: {}),
+    "measures:schedule": ("prescriber", lambda w: {"public_id": w.course.public_id}),
+    "ledger:lot_list": ("nurse", lambda w: {}),
+    "ledger:lot_detail": ("nurse", lambda w: {"public_id": w.lot.public_id}),
+    "clinic_admin_home": ("admin", lambda w: {}),
+    "core:notifications": ("prescriber", lambda w: {}),
+    "portal:home": ("portal_user", lambda w: {}),
+    "portal:journal": ("portal_user", lambda w: {}),
+    "portal:progress": ("portal_user", lambda w: {}),
+    "patients:summary": ("prescriber", lambda w: {"public_id": w.patient.public_id}),
+    "reports:dashboard": ("admin", lambda w: {}),
+    "reports:outcomes": ("admin", lambda w: {}),
+    "reports:controlled_substances": ("admin", lambda w: {}),
+    "audit:log": ("admin", lambda w: {}),
+}
+
+SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
+
+
+def _plans(queries):
+    with connection.cursor() as cursor:
+        for query in queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute("EXPLAIN " + sql)
+            yield sql, "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db
+def test_page_queries_use_indexes_on_large_tables(client):
+    """One seed for every page (seeding is the slow part); every failure is listed."""
+    bench = _seed(patients=200, vitals=50_000, clinics=2)
+    assert bench.large_tables >= MUST_BE_LARGE, sorted(MUST_BE_LARGE - bench.large_tables)
+    scans, explained = [], 0
+    for url_name, (role, kwargs) in sorted(PAGES.items()):
+        client.force_login(getattr(bench, role))
+        url = reverse(url_name, kwargs=kwargs(bench))
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        plans = list(_plans(captured.captured_queries))
+        explained += len(plans)
+        scans += [
+            (url_name, table, sql, plan)
+            for sql, plan in plans
+            for table in SEQ_SCAN.findall(plan)
+            if table in bench.large_tables
+        ]
+    assert explained >= 5 * len(PAGES), explained
+    assert not scans, "\n\n".join(
+        f"Seq Scan on {table} for {name}:\n{sql}\n{plan}" for name, table, sql, plan in scans
+    )
+
+
+@pytest.fixture
+def small_bench(db):
+    return _seed(patients=20, vitals=2_000, clinics=2)
+
+
+def test_seeded_signed_notes_carry_the_hash_the_services_compute(small_bench):
+    """The seeder signs in SQL; the model's own hash over the stored row must agree."""
+    bench = small_bench
+    course = bench.course
+    notes = [
+        course.consultation,
+        course.assessments.get(),
+        course.plans.get(),
+        bench.session,
+        *course.follow_ups.all(),
+    ]
+    assert len(notes) == 5
+    for note in notes:
+        assert note.is_signed and note.hash_is_intact(), note
+
+
+def test_seeded_scores_are_the_instruments_scores(small_bench):
+    bench = small_bench
+    from clinic.measures import instruments
+
+    responses = bench.patient.instrument_responses.all()
+    assert responses.count() >= 10
+    for response in responses:
+        result = instruments.score(response.instrument_code, response.answers)
+        assert (response.total, response.band, response.safety_alert) == (
+            result.total,
+            result.band or "",
+            result.safety_alert,
+        )
+
+
+def test_seeded_lot_balances_match_their_ledger(small_bench):
+    from django.db.models import Sum
+
+    for lot in Lot.objects.filter(lot_number__startswith="BL"):
+        moved = lot.entries.exclude(entry_type__in=["administer", "waste"]).aggregate(
+            ml=Sum("ml"), units=Sum("units")
+        )
+        last = lot.entries.order_by("-id").first()
+        assert lot.balance >= 0
+        assert lot.balance == (moved["units"] if lot.is_device else moved["ml"])
+        assert last.balance_after == lot.balance
+
+
+# The default checklists: rows of data migrations that ran before their history was tracked.
+WRITTEN_BY_MIGRATIONS = {"pathway_checklisttemplate", "pathway_checklistitem"}
+
+
+def test_seeded_rows_have_the_history_the_triggers_write(small_bench):
+    """The seeder writes the insert events set-based with its history triggers off; every
+    seeded row of a tracked table has its one insert event, and the triggers are on again."""
+    from django.apps import apps
+
+    checked, missing = 0, {}
+    with connection.cursor() as cursor:
+        for event_model in apps.get_models():
+            model = getattr(event_model, "pgh_tracked_model", None)
+            if model is None:
+                continue
+            table, events = model._meta.db_table, event_model._meta.db_table
+            cursor.execute(
+                f'SELECT count(*), count(e.pgh_obj_id) FROM "{table}" t LEFT JOIN "{events}" e '  # noqa: S608
+                "ON e.pgh_obj_id = t.id AND e.pgh_label = 'insert'"
+            )
+            rows, with_event = cursor.fetchone()
+            if rows != with_event and table not in WRITTEN_BY_MIGRATIONS:
+                missing[table] = rows - with_event
+            checked += rows > 0
+            cursor.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass "
+                "AND tgname LIKE 'pgtrigger_insert_insert_%%' AND tgenabled = 'O'",
+                [table],
+            )
+            assert cursor.fetchone()[0] == 1, f"history trigger of {table} left off"
+    assert not missing, f"Seeded rows without their insert event: {missing}"
+    assert checked >= 15
+    reading = VitalReading.objects.filter(session=small_bench.session).first()
+    event = apps.get_model("monitoring", "VitalReadingEvent").objects.get(
+        pgh_obj_id=reading.pk, pgh_label="insert"
+    )
+    assert (event.systolic, event.flags, event.taken_at) == (
+        reading.systolic,
+        reading.flags,
+        reading.taken_at,
+    )
