@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Exists, OuterRef
 
 from clinic.accounts.models import User
+from clinic.core.forms import ClinicChoiceMixin
 from clinic.core.models import AccessEvent
 from clinic.patients.models import ClinicMembership, Patient
 
@@ -21,7 +22,7 @@ def _date_field(label):
     )
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(ClinicChoiceMixin, forms.Form):
     clinic = forms.ChoiceField(
         label="Clinic", required=False, widget=forms.Select(attrs={"class": "form-select"})
     )
@@ -51,20 +52,6 @@ class AuditFilterForm(forms.Form):
     )
     start = _date_field("From")
     end = _date_field("To (included)")
-
-    def __init__(self, *args, clinics, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.clinics = {str(clinic.public_id): clinic for clinic in clinics}
-        self.fields["clinic"].choices = [(key, c.name) for key, c in self.clinics.items()]
-        self.fields["clinic"].error_messages["invalid_choice"] = "Choose one of your clinics."
-        if len(self.clinics) < 2:
-            self.fields["clinic"].widget = forms.HiddenInput()
-
-    def clean_clinic(self):
-        key = self.cleaned_data.get("clinic") or next(iter(self.clinics), "")
-        if key not in self.clinics:
-            raise forms.ValidationError("Choose one of your clinics.")
-        return self.clinics[key]
 
     def clean(self):
         cleaned = super().clean()

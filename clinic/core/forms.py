@@ -2,6 +2,7 @@
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Layout
+from django import forms
 from django.core.exceptions import BadRequest
 
 
@@ -45,3 +46,24 @@ def choose_listed(options, value, *, key=lambda option: str(option.public_id)):
         if key(option) == value:
             return option
     raise BadRequest("That choice is not one of those offered to you.")
+
+
+class ClinicChoiceMixin:
+    """A `clinic` field offering the clinics passed in (already scoped to the user), hidden
+    when there is only one; cleans to the Clinic, the first one when left out."""
+
+    no_clinic_message = "Choose one of your clinics."
+
+    def __init__(self, *args, clinics, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clinics = {str(clinic.public_id): clinic for clinic in clinics}
+        self.fields["clinic"].choices = [(key, c.name) for key, c in self.clinics.items()]
+        self.fields["clinic"].error_messages["invalid_choice"] = "Choose one of your clinics."
+        if len(self.clinics) < 2:
+            self.fields["clinic"].widget = forms.HiddenInput()
+
+    def clean_clinic(self):
+        key = self.cleaned_data.get("clinic") or next(iter(self.clinics), "")
+        if key not in self.clinics:
+            raise forms.ValidationError(self.no_clinic_message)
+        return self.clinics[key]

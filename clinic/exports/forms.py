@@ -2,6 +2,7 @@ import datetime
 
 from django import forms
 
+from clinic.core.forms import ClinicChoiceMixin
 from clinic.exports.kinds import KINDS
 
 # Wide enough for any clinical record, narrow enough that a typo such as year 20026 (or a
@@ -49,7 +50,7 @@ class DateRangeFields(forms.Form):
         return cleaned
 
 
-class ExportForm(DateRangeFields):
+class ExportForm(ClinicChoiceMixin, DateRangeFields):
     clinic = forms.ChoiceField(
         label="Clinic", required=False, widget=forms.Select(attrs={"class": "form-select"})
     )
@@ -61,19 +62,7 @@ class ExportForm(DateRangeFields):
     )
     field_order = ["clinic", "kind", "start", "end"]
 
-    def __init__(self, *args, clinics, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.clinics = {str(clinic.public_id): clinic for clinic in clinics}
-        self.fields["clinic"].choices = [(key, c.name) for key, c in self.clinics.items()]
-        self.fields["clinic"].error_messages["invalid_choice"] = "Choose one of your clinics."
-        if len(self.clinics) < 2:
-            self.fields["clinic"].widget = forms.HiddenInput()
-
-    def clean_clinic(self):
-        key = self.cleaned_data.get("clinic") or next(iter(self.clinics), "")
-        if key not in self.clinics:
-            raise forms.ValidationError("You hold no role in a clinic that can export.")
-        return self.clinics[key]
+    no_clinic_message = "You hold no role in a clinic that can export."
 
     def clean_kind(self):
         return KINDS[self.cleaned_data["kind"]]
