@@ -1,23 +1,30 @@
 """Load test: `python bench/load.py [--seconds 30] [--connections 8]`.
 
 Runs against the benchmark database that `bench/run.py` seeded (kestrel_bench): starts
-gunicorn with 2 workers on 127.0.0.1, signs in a mix of clinicians and portal patients
-(sessions written as a real sign-in writes them, MFA step included), and drives it with wrk
-(Debian's `wrk` package) for a bounded time. Each wrk connection cycles through the mixed
-scenario; anything but a 200 counts as an error. Prints one JSON line and adds the result to
-docs/performance.md.
+gunicorn with 2 workers on 127.0.0.1 under the production settings (persistent database
+connections, the shared Redis cache, static files from collectstatic's manifest; requests
+carry the `X-Forwarded-Proto: https` header that the TLS-terminating proxy of a deployment
+adds), signs in a mix of clinicians and portal patients (sessions written as a real sign-in
+writes them, MFA step included), and drives it with wrk (Debian's `wrk` package) for a
+bounded time. Each wrk connection cycles through the mixed scenario; anything but a 200
+counts as an error. Prints one JSON line and adds the result to docs/performance.md.
+
+Redis: BENCH_CACHE_URL (default redis://127.0.0.1:6379/3, a database of its own) and
+CELERY_BROKER_URL (default redis://127.0.0.1:6379/0).
 """
 
 import argparse
 import datetime
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -46,7 +53,8 @@ end
 function request()
   counter = counter %% #requests + 1
   local r = requests[counter]
-  return wrk.format("GET", r[1], {["Cookie"] = "sessionid=" .. r[2]})
+  return wrk.format("GET", r[1], {["Cookie"] = "sessionid=" .. r[2],
+                                  ["X-Forwarded-Proto"] = "https"})
 end
 
 function response(status, headers, body)
@@ -109,12 +117,28 @@ def mixed_scenario():
     return found
 
 
+def production_environment(database_url):
+    """The settings a deployment runs with, on this machine's PostgreSQL and Redis; the
+    secret key is made for this run (the sessions signed in below are signed with it)."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "clinic.settings.production",
+        "DJANGO_SECRET_KEY": f"bench-{secrets.token_urlsafe(40)}",
+        "DATABASE_URL": database_url,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
+        "DJANGO_CACHE_URL": os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/3"),
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
+    }
+
+
 def wait_for(url, seconds=60):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - our own server on loopback
+            request = urllib.request.Request(url, headers={"X-Forwarded-Proto": "https"})
+            urllib.request.urlopen(request, timeout=2)  # noqa: S310 - our own server on loopback
             return
+        except urllib.error.HTTPError:
+            return  # it answers (a 503: no Celery worker runs during the load test)
         except OSError:
             time.sleep(0.5)
     raise SystemExit(f"gunicorn did not answer at {url}")
@@ -126,7 +150,8 @@ def write_report(result, *, seconds, connections, scenario_size):
         "## Load test\n\n"
         f"Measured {datetime.date.today().isoformat()} on {machine()} by `python bench/load.py "
         f"--seconds {seconds} --connections {connections}`: gunicorn, {WORKERS} sync workers, "
-        f"on 127.0.0.1 against the benchmark database; wrk with {connections} connections "
+        "production settings (persistent connections, Redis cache), on 127.0.0.1 against the "
+        f"benchmark database; wrk with {connections} connections "
         f"cycling through {scenario_size} requests of clinicians (home, patient list, charts, "
         "outcomes, session runners) and portal patients (home, progress). Anything but a 200 "
         "is an error.\n\n"
@@ -154,8 +179,11 @@ def main():
     if shutil.which("wrk") is None:
         sys.exit("bench/load.py needs wrk: apt-get install -y wrk")
     url, _base = bench_database_url()
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings.test")
+    os.environ.update(production_environment(url))
+    subprocess.run(  # noqa: S603 - the project's own manage.py
+        [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v0"],
+        check=True, env=os.environ.copy(),
+    )  # fmt: skip
     import django
 
     django.setup()

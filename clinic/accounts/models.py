@@ -50,6 +50,11 @@ class User(AbstractUser):
             )
         return self._membership_cache
 
+    def set_loaded_memberships(self, memberships):
+        """What `active_memberships` returns, read with the user row itself
+        (accounts.backends.load_request_user)."""
+        self._membership_cache = list(memberships)
+
     def _active_roles(self):
         if not hasattr(self, "_role_cache"):
             self._role_cache = frozenset(

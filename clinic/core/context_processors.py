@@ -18,9 +18,12 @@ def navigation(request):
         role = None
     unread = 0
     if role == "staff":
-        from clinic.core.models import Notification
+        # The request's user arrives with its count (accounts.backends.load_request_user).
+        unread = getattr(user, "unread_alerts", None)
+        if unread is None:
+            from clinic.core.models import Notification
 
-        unread = Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+            unread = Notification.objects.filter(recipient=user, read_at__isnull=True).count()
     return {
         "nav_unread_notifications": unread,
         "nav_role": role,

@@ -313,7 +313,7 @@ def welcome(request, uidb64, token):
             services.portal_invitation_accept(
                 user=user, password=form.cleaned_data["new_password1"]
             )
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="clinic.accounts.backends.ModelBackend")
             messages.success(request, "Welcome. Your password is set.")
             return redirect("portal:home")
     else:

@@ -100,9 +100,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's and allauth's backends, each loading a request's user with its memberships, patient
+# record and unread-alert count in one query (clinic/accounts/backends.py).
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "clinic.accounts.backends.ModelBackend",
+    "clinic.accounts.backends.AuthenticationBackend",
 ]
 # Length, not composition (NIST SP 800-63B): at least 12 characters, not a common password,
 # not close to the user's name or e-mail, not all digits; any passphrase otherwise.
@@ -188,6 +190,10 @@ EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=False)
 EMAIL_USE_SSL = env.bool("DJANGO_EMAIL_USE_SSL", default=False)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="clinic@localhost")
 
+# Sessions are kept in the database (the record) and read through the cache: a page view
+# costs no session query. Production's cache is the shared Redis (settings/production.py), so
+# a session ended on one web worker is ended on all; demo and tests run in one process.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = CLINIC_SESSION_MAX_AGE_SECONDS
 X_FRAME_OPTIONS = "DENY"
