@@ -134,7 +134,7 @@ def wait_for(url, seconds=60):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            request = urllib.request.Request(url, headers={"X-Forwarded-Proto": "https"})
+            request = urllib.request.Request(url, headers={"X-Forwarded-Proto": "https"})  # noqa: S310
             urllib.request.urlopen(request, timeout=2)  # noqa: S310 - our own server on loopback
             return
         except urllib.error.HTTPError:

@@ -9,8 +9,9 @@ Every row is one the services could have written: foreign keys inside one clinic
 that follow the pathway, signed notes inserted already signed with the content hash the
 services compute (SQL below rebuilds `clinic.core.signing.content_hash` byte for byte),
 questionnaire totals from the real scorer, vital flags from the default limits, and ledger
-rows whose running balances never go below zero. The ledger's draw-use trigger, the
-immutability triggers and every foreign key check each row as it is inserted.
+rows whose running balances never go below zero. The immutability triggers check each row
+as it is inserted; foreign keys and the ledger's draw-use rule are checked set-based over
+every row before COMMIT (below), and a row either would have refused refuses the seed.
 
 Change history (django-pghistory, clinic/core/history.py) is written as the app writes it,
 set-based: the per-row insert-event triggers of the tracked tables are switched off inside
@@ -21,6 +22,13 @@ one INSERT ... SELECT with what the trigger would have written (every tracked co
 again. Row by row, the history triggers took two thirds of the seeding time (measured on
 100,000 vitals: 1.5 s with no triggers, 3.3 s with foreign-key checks, 9.8 s with the
 history trigger as well).
+
+The same holds for the per-row checks that have an exact set-based form: each foreign key's
+insert trigger (an index probe per row and key) and the ledger's draw-use trigger (three
+queries per row) are switched off in the transaction, and before COMMIT one anti-join per
+foreign key and one windowed query over the ledger find any row they would have refused
+(the full seed: 139.7 s with the per-row checks, 101.4 s with the set-based ones, of which
+the checks take 5 s).
 """
 
 import json
@@ -246,6 +254,83 @@ def _history_write_and_on(s, tracked):
         s.run(f"ALTER TABLE {_qn(h.table)} ENABLE TRIGGER {_qn(h.trigger)}")
 
 
+# --- Row checks, set-based ----------------------------------------------------------------------
+
+DRAW_USE_TRIGGER = ("ledger_ledgerentry", "ledger_draw_use")
+
+
+@dataclass
+class _ForeignKey:
+    table: str
+    trigger: str
+    name: str
+    column: str
+    referenced_table: str
+    referenced_column: str
+
+
+def _row_checks_off(s):
+    """Switches off, for this transaction, the per-row checks that cost most of the seeding
+    time and have an exact set-based equivalent: each foreign key's insert check
+    (RI_FKey_check_ins, one index probe per row and key) and the ledger's draw-use trigger
+    (three queries per row). `_row_checks_verify_and_on` runs the same checks over every row
+    before COMMIT and switches them on again; a violation refuses the seed, rolling it back."""
+    s.cursor.execute(
+        "SELECT t.tgrelid::regclass::text, t.tgname, c.conname, a.attname, "
+        "c.confrelid::regclass::text, fa.attname "
+        "FROM pg_trigger t JOIN pg_constraint c ON c.oid = t.tgconstraint "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1] "
+        "JOIN pg_namespace n ON n.oid = (SELECT relnamespace FROM pg_class WHERE oid = t.tgrelid) "
+        "WHERE t.tgfoid = '\"RI_FKey_check_ins\"'::regproc AND t.tgenabled <> 'D' "
+        "AND n.nspname = current_schema() AND cardinality(c.conkey) = 1 ORDER BY 1, 3"
+    )
+    keys = [_ForeignKey(*row) for row in s.cursor.fetchall()]
+    for key in keys:
+        s.run(f"ALTER TABLE {_qn(key.table)} DISABLE TRIGGER {_qn(key.trigger)}")
+    table, trigger = DRAW_USE_TRIGGER
+    s.run(f"ALTER TABLE {_qn(table)} DISABLE TRIGGER {_qn(trigger)}")
+    return keys
+
+
+def _row_checks_verify_and_on(s, keys):
+    started = time.monotonic()
+    for key in keys:
+        s.cursor.execute(
+            f"SELECT count(*) FROM {_qn(key.table)} c WHERE c.{_qn(key.column)} IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM {_qn(key.referenced_table)} p "
+            f"WHERE p.{_qn(key.referenced_column)} = c.{_qn(key.column)})"
+        )
+        missing = s.cursor.fetchone()[0]
+        if missing:
+            raise SeedRefused(f"{key.table}: {missing} rows break foreign key {key.name}")
+        s.run(f"ALTER TABLE {_qn(key.table)} ENABLE TRIGGER {_qn(key.trigger)}")
+    _verify_draw_uses(s)
+    table, trigger = DRAW_USE_TRIGGER
+    s.run(f"ALTER TABLE {_qn(table)} ENABLE TRIGGER {_qn(trigger)}")
+    s.report.counts["(row checks, set-based)"] = 0
+    s.report.seconds["(row checks, set-based)"] = time.monotonic() - started
+
+
+def _verify_draw_uses(s):
+    """ledger_check_draw_use (clinic/ledger/migrations/0002_append_only.py) over every row at
+    once, in id order (the order the trigger would have seen them): a row that names a draw
+    names a DRAW of the same lot, inserted before any reversal of that draw, and the running
+    sum of the draw's uses stays within [0, the amount drawn]."""
+    s.cursor.execute(
+        "SELECT count(*) FROM ("
+        "SELECT u.id, u.lot_id, u.draw_id, d.entry_type AS drawn_type, d.lot_id AS drawn_lot, "
+        "-d.mg AS drawn_mg, SUM(u.mg) OVER (PARTITION BY u.draw_id ORDER BY u.id) AS used, "
+        "(SELECT min(r.id) FROM ledger_ledgerentry r WHERE r.reverses_id = d.id) AS reversed_at "
+        "FROM ledger_ledgerentry u JOIN ledger_ledgerentry d ON d.id = u.draw_id) x "
+        "WHERE x.drawn_type <> 'draw' OR x.drawn_lot <> x.lot_id OR x.id > x.reversed_at "
+        "OR x.used > x.drawn_mg OR x.used < 0"
+    )
+    broken = s.cursor.fetchone()[0]
+    if broken:
+        raise SeedRefused(f"ledger_ledgerentry: {broken} draw uses break the draw-use rule")
+
+
 # --- The content hash of a signed note, in SQL ------------------------------------------------
 
 
@@ -415,6 +500,7 @@ def seed(*, patients=10_000, sessions=None, vitals=1_000_000, clinics=4, analyze
         # so every key is still checked and each table's time includes its checks.
         seeder.run("SET CONSTRAINTS ALL IMMEDIATE")
         history = _history_off(seeder)
+        keys = _row_checks_off(seeder)
         _seed_people(seeder, patients=patients, clinics=clinics)
         _seed_courses(seeder, patients=patients, sessions=sessions)
         _seed_sessions(seeder)
@@ -422,6 +508,7 @@ def seed(*, patients=10_000, sessions=None, vitals=1_000_000, clinics=4, analyze
         _seed_ledger(seeder)
         _seed_measures(seeder)
         _seed_audit(seeder)
+        _row_checks_verify_and_on(seeder, keys)
         _history_write_and_on(seeder, history)
     if analyze:
         t = time.monotonic()

@@ -220,3 +220,69 @@ def test_seeded_rows_have_the_history_the_triggers_write(small_bench):
         reading.flags,
         reading.taken_at,
     )
+
+
+def _enabled_row_checks():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE tgenabled = 'D'), count(*) FROM pg_trigger "
+            "WHERE tgfoid = '\"RI_FKey_check_ins\"'::regproc OR tgname = 'ledger_draw_use'"
+        )
+        return cursor.fetchone()
+
+
+def test_seeding_leaves_every_foreign_key_and_draw_check_on(small_bench):
+    """The seeder checks foreign keys and draw uses set-based with the per-row triggers off
+    inside its transaction; afterwards every one of them is on again."""
+    disabled, total = _enabled_row_checks()
+    assert total > 50 and disabled == 0
+
+
+def _copy_of_a_row(cursor, table, where, **overrides):
+    """INSERT of a copy of the first row of `table` matching `where`, with `overrides`
+    (SQL expressions) and a new id and public id."""
+    cursor.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+        "AND column_name <> 'id' ORDER BY ordinal_position",
+        [table],
+    )
+    columns = [row[0] for row in cursor.fetchall()]
+    overrides.setdefault("public_id", "gen_random_uuid()")
+    values = [overrides.get(column, f'"{column}"') for column in columns]
+    names = ", ".join(f'"{column}"' for column in columns)
+    return (
+        f'INSERT INTO "{table}" ({names}) SELECT {", ".join(values)} FROM "{table}" '  # noqa: S608
+        f"WHERE {where} ORDER BY id LIMIT 1"
+    )
+
+
+@pytest.mark.parametrize(
+    "table, where, overrides, message",
+    [
+        # An access event of a patient who does not exist.
+        ("core_accessevent", "patient_id IS NOT NULL", {"patient_id": "987654321"},
+         "break foreign key"),
+        # A second administration from the same draw: more than was drawn.
+        ("ledger_ledgerentry", "entry_type = 'administer'", {}, "draw-use rule"),
+    ],
+)  # fmt: skip
+def test_a_seeded_row_that_breaks_a_check_refuses_the_seed(
+    db, monkeypatch, table, where, overrides, message
+):
+    """The set-based checks are real: a row that the per-row trigger would have refused makes
+    the whole seed fail and roll back."""
+    if connection.vendor != "postgresql":
+        skip_or_fail("The seeder needs PostgreSQL (DATABASE_URL).")
+    from bench import seed as seeder_module
+
+    real_audit = seeder_module._seed_audit
+
+    def audit_then_break(s):
+        real_audit(s)
+        s.run(_copy_of_a_row(s.cursor, table, where, **overrides))
+
+    monkeypatch.setattr(seeder_module, "_seed_audit", audit_then_break)
+    with pytest.raises(seeder_module.SeedRefused, match=message):
+        seed(analyze=False, patients=5, vitals=200, clinics=1)
+    assert not Patient.objects.exists()
+    assert _enabled_row_checks()[0] == 0
