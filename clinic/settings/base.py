@@ -190,10 +190,10 @@ EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=False)
 EMAIL_USE_SSL = env.bool("DJANGO_EMAIL_USE_SSL", default=False)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="clinic@localhost")
 
-# Sessions are kept in the database (the record) and read through the cache: a page view
-# costs no session query. Production's cache is the shared Redis (settings/production.py), so
-# a session ended on one web worker is ended on all; demo and tests run in one process.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions stay in the database alone (Django's default), one primary-key read a request.
+# Read through the cache (cached_db) they would cost no query, but every signed-in page would
+# then fail while Redis is down, and a sign-out during a Redis fault could leave a cached
+# session valid: PostgreSQL is the one thing a page must have.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = CLINIC_SESSION_MAX_AGE_SECONDS
 X_FRAME_OPTIONS = "DENY"
