@@ -20,7 +20,9 @@ from clinic.pathway.models import (
     ChecklistTemplate,
     Consultation,
     CourseStatus,
+    CourseStatusChange,
     FollowUp,
+    FollowUpKind,
     FollowUpStatus,
     PlanStatus,
     TreatmentCourse,
@@ -45,10 +47,116 @@ def course_get_for_user(user, public_id, roles=STAFF_ROLES):
     )
 
 
-def _course_child_get(model, user, public_id, object_type, roles):
+def course_get_with_steps_for_user(user, public_id, roles=STAFF_ROLES):
+    """`course_get_for_user` (same scope, 404 and audit) with the course's steps read once
+    for the course page: the consultation joined to the course, then one query each for
+    the status changes, assessments, plans and follow-ups (with the people they name).
+    The reads below (`course_consultation`, `course_plans`, ...) use them, so the page, its
+    next step and its guards read nothing again."""
+    queryset = (
+        courses_visible_to(user, roles)
+        .select_related(
+            "patient", "patient__clinic", "consultation__author", "consultation__signed_by"
+        )
+        .prefetch_related(
+            Prefetch(
+                "status_changes",
+                queryset=CourseStatusChange.objects.select_related("changed_by"),
+                to_attr="loaded_status_changes",
+            ),
+            Prefetch(
+                "assessments",
+                queryset=Assessment.objects.select_related("author", "signed_by"),
+                to_attr="loaded_assessments",
+            ),
+            Prefetch(
+                "plans",
+                queryset=TreatmentPlan.objects.select_related("author", "signed_by"),
+                to_attr="loaded_plans",
+            ),
+            Prefetch(
+                "follow_ups",
+                queryset=FollowUp.objects.select_related(
+                    "scheduled_by", "completed_by", "signed_by"
+                ),
+                to_attr="loaded_follow_ups",
+            ),
+        )
+    )
+    course = _get_or_404(
+        queryset,
+        user=user,
+        public_id=public_id,
+        object_type="treatment_course",
+        patient_of=lambda course: course.patient,
+    )
+    try:
+        course.loaded_consultation = course.consultation
+    except ObjectDoesNotExist:
+        course.loaded_consultation = None
+    return course
+
+
+def _loaded(course, name):
+    """The steps `course_get_with_steps_for_user` read (None when `course` came otherwise)."""
+    return getattr(course, f"loaded_{name}", None)
+
+
+def course_consultation(course):
+    if hasattr(course, "loaded_consultation"):
+        return course.loaded_consultation
+    return Consultation.objects.filter(course=course).select_related("author", "signed_by").first()
+
+
+def course_status_changes(course):
+    loaded = _loaded(course, "status_changes")
+    return loaded if loaded is not None else course.status_changes.select_related("changed_by")
+
+
+def course_assessments(course):
+    loaded = _loaded(course, "assessments")
+    if loaded is not None:
+        return loaded
+    return course.assessments.select_related("author", "signed_by")
+
+
+def course_plans(course):
+    loaded = _loaded(course, "plans")
+    return loaded if loaded is not None else course.plans.select_related("author", "signed_by")
+
+
+def course_follow_ups(course):
+    """The course's follow-ups, by due date."""
+    loaded = _loaded(course, "follow_ups")
+    if loaded is not None:
+        return loaded
+    return course.follow_ups.select_related("scheduled_by", "completed_by", "signed_by")
+
+
+def has_approved_plan(course):
+    loaded = _loaded(course, "plans")
+    if loaded is not None:
+        return any(plan.status == PlanStatus.APPROVED for plan in loaded)
+    return course.plans.filter(status=PlanStatus.APPROVED).exists()
+
+
+def induction_review_signed(course):
+    loaded = _loaded(course, "follow_ups")
+    if loaded is not None:
+        return any(
+            f.kind == FollowUpKind.INDUCTION_REVIEW and f.signed_at is not None for f in loaded
+        )
+    return course.follow_ups.filter(
+        kind=FollowUpKind.INDUCTION_REVIEW, signed_at__isnull=False
+    ).exists()
+
+
+def _course_child_get(model, user, public_id, object_type, roles, related=()):
+    """`related`: the note's own relations its page shows (its author, signer, ...), read in
+    the same query."""
     return _get_or_404(
         model.objects.filter(course__in=courses_visible_to(user, roles)).select_related(
-            "course", "course__patient", "course__patient__clinic"
+            "course", "course__patient", "course__patient__clinic", *related
         ),
         user=user,
         public_id=public_id,
@@ -58,11 +166,16 @@ def _course_child_get(model, user, public_id, object_type, roles):
 
 
 def plan_get_for_user(user, public_id, roles=STAFF_ROLES):
-    return _course_child_get(TreatmentPlan, user, public_id, "treatment_plan", roles)
+    return _course_child_get(
+        TreatmentPlan, user, public_id, "treatment_plan", roles, ("author", "signed_by")
+    )
 
 
 def assessment_get_for_user(user, public_id, roles=STAFF_ROLES):
-    return _course_child_get(Assessment, user, public_id, "assessment", roles)
+    return _course_child_get(
+        Assessment, user, public_id, "assessment", roles,
+        ("author", "signed_by", "checklist__template"),
+    )  # fmt: skip
 
 
 def follow_up_get_for_user(user, public_id, roles=STAFF_ROLES):
@@ -70,7 +183,10 @@ def follow_up_get_for_user(user, public_id, roles=STAFF_ROLES):
 
 
 def consultation_get_for_user(user, public_id, roles=STAFF_ROLES):
-    return _course_child_get(Consultation, user, public_id, "consultation", roles)
+    return _course_child_get(
+        Consultation, user, public_id, "consultation", roles,
+        ("author", "signed_by", "consent_obtained_by"),
+    )  # fmt: skip
 
 
 # --- reads of a course the caller has already fetched through a selector ----------------------
@@ -81,16 +197,24 @@ def courses_for_patient(patient):
 
 
 def latest_signed_assessment(course):
+    loaded = _loaded(course, "assessments")
+    if loaded is not None:
+        signed = [a for a in loaded if a.signed_at is not None]
+        return max(signed, key=lambda a: a.signed_at, default=None)
     return course.assessments.filter(signed_at__isnull=False).order_by("-signed_at").first()
 
 
 def current_plan(course):
     """The approved plan, else the suspended one, else None."""
-    plans = {plan.status: plan for plan in course.plans.all()}
+    loaded = _loaded(course, "plans")
+    plans = {plan.status: plan for plan in (loaded if loaded is not None else course.plans.all())}
     return plans.get(PlanStatus.APPROVED) or plans.get(PlanStatus.SUSPENDED)
 
 
 def draft_plan(course):
+    loaded = _loaded(course, "plans")
+    if loaded is not None:
+        return next((plan for plan in loaded if plan.status == PlanStatus.DRAFT), None)
     return course.plans.filter(status=PlanStatus.DRAFT).first()
 
 
@@ -128,7 +252,7 @@ def course_timeline(course):
     where there is one, `url_name` and `public_id` to link to.
     """
     entries = []
-    for change in course.status_changes.select_related("changed_by"):
+    for change in course_status_changes(course):
         entries.append(
             {
                 "at": change.changed_at,
@@ -139,21 +263,19 @@ def course_timeline(course):
                 "signed": None,
             }
         )
-    consultation = (
-        Consultation.objects.filter(course=course).select_related("author", "signed_by").first()
-    )
+    consultation = course_consultation(course)
     if consultation is not None:
         entries.append(_note_entry(consultation, "Consultation", "pathway:consultation"))
-    for assessment in course.assessments.select_related("author", "signed_by"):
+    for assessment in course_assessments(course):
         title = "Assessment"
         if assessment.decision:
             title += f": {assessment.get_decision_display()}"
         entries.append(_note_entry(assessment, title, "pathway:assessment"))
-    for plan in course.plans.select_related("author", "signed_by"):
+    for plan in course_plans(course):
         entries.append(
             _note_entry(plan, f"Plan v{plan.version} ({plan.get_status_display()})", "pathway:plan")
         )
-    for follow_up in course.follow_ups.select_related("scheduled_by", "completed_by", "signed_by"):
+    for follow_up in course_follow_ups(course):
         entry = _note_entry(follow_up, str(follow_up), "pathway:follow_up")
         entry["by"] = follow_up.completed_by or follow_up.scheduled_by
         if follow_up.status == FollowUpStatus.SCHEDULED:
@@ -186,7 +308,7 @@ def course_next_step(course):
     from clinic.pathway import services  # the guards live with the transitions
 
     status = course.status
-    consultation = Consultation.objects.filter(course=course).first()
+    consultation = course_consultation(course)
     if status == CourseStatus.CONSULTATION:
         blockers = services.course_guard_problems(course, CourseStatus.ASSESSMENT)
         if consultation is None or not consultation.is_signed:
@@ -199,7 +321,7 @@ def course_next_step(course):
         return _step("Move the course to assessment", None, "", blockers, CourseStatus.ASSESSMENT)
     if status == CourseStatus.ASSESSMENT:
         blockers = services.course_guard_problems(course, CourseStatus.PLANNING)
-        assessment = course.assessments.order_by("-created_at").first()
+        assessment = max(course_assessments(course), key=lambda a: a.created_at, default=None)
         if assessment is None or not assessment.is_signed:
             return _step(
                 "Complete the assessment; a prescriber signs the decision",
@@ -218,7 +340,7 @@ def course_next_step(course):
         return _step("Move the course to planning", None, "", blockers, CourseStatus.PLANNING)
     if status == CourseStatus.PLANNING:
         blockers = services.course_guard_problems(course, CourseStatus.ACTIVE)
-        if not course.plans.filter(status=PlanStatus.APPROVED).exists():
+        if not has_approved_plan(course):
             return _step(
                 "Write the treatment plan; a prescriber approves it",
                 "pathway:plan_create",
@@ -227,7 +349,10 @@ def course_next_step(course):
             )
         return _step("Start treatment", None, "", blockers, CourseStatus.ACTIVE)
     if status == CourseStatus.ACTIVE:
-        review = course.follow_ups.filter(kind="induction_review").order_by("due_on").first()
+        review = next(
+            (f for f in course_follow_ups(course) if f.kind == FollowUpKind.INDUCTION_REVIEW),
+            None,
+        )
         blockers = services.course_guard_problems(course, CourseStatus.MAINTENANCE)
         title = "Sessions per the plan"
         if review is not None and review.status == FollowUpStatus.SCHEDULED:

@@ -108,7 +108,7 @@ def _apply(instance, fields, allowed):
 
 
 def _consultation_ready(course):
-    consultation = Consultation.objects.filter(course=course).first()
+    consultation = selectors.course_consultation(course)
     if consultation is None or not consultation.is_signed:
         return "The consultation must be signed first."
     if not consultation.consent_recorded:
@@ -124,15 +124,13 @@ def _eligible_assessment(course):
 
 
 def _plan_approved(course):
-    if not course.plans.filter(status=PlanStatus.APPROVED).exists():
+    if not selectors.has_approved_plan(course):
         return "A prescriber must approve a treatment plan first."
     return None
 
 
 def _induction_reviewed(course):
-    if not course.follow_ups.filter(
-        kind=FollowUpKind.INDUCTION_REVIEW, signed_at__isnull=False
-    ).exists():
+    if not selectors.induction_review_signed(course):
         return "The end-of-induction review must be completed and signed first."
     return None
 

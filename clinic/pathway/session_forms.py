@@ -3,6 +3,7 @@ monitoring and ledger services hold every clinical rule and the views put their 
 beside the fields."""
 
 from django import forms
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from clinic.accounts.roles import StaffRole
@@ -16,6 +17,7 @@ from clinic.monitoring.models import (
     SideEffectTerm,
 )
 from clinic.pathway.models import ItemEffect, SessionStatus, YesNoUnknown
+from clinic.patients.models import ClinicMembership
 from clinic.patients.selectors import clinician_choices_for_clinic
 
 REASON_MAX_LENGTH = 2000
@@ -40,12 +42,39 @@ class UserChoiceField(forms.ModelChoiceField):
         return obj.display_name
 
 
+class _ListedChoiceIterator(forms.models.ModelChoiceIterator):
+    """The choices of a `ListedUserChoiceField` from its `listed()` rows when it has them,
+    so several fields can show one query's rows; its queryset still validates input."""
+
+    def __iter__(self):
+        if self.field.listed is None:
+            yield from super().__iter__()
+            return
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.field.listed():
+            yield self.choice(obj)
+
+    def __len__(self):
+        if self.field.listed is None:
+            return super().__len__()
+        return len(self.field.listed()) + (1 if self.field.empty_label is not None else 0)
+
+    def __bool__(self):
+        return self.field.empty_label is not None or bool(len(self))
+
+
+class ListedUserChoiceField(UserChoiceField):
+    iterator = _ListedChoiceIterator
+    listed = None
+
+
 class SessionBookForm(forms.Form):
     scheduled_at = forms.DateTimeField(
         label="Date and time", widget=_datetime_widget(), input_formats=[DATETIME_FORMAT]
     )
-    nurse = UserChoiceField(queryset=None, required=False, empty_label="Not chosen yet")
-    prescriber = UserChoiceField(
+    nurse = ListedUserChoiceField(queryset=None, required=False, empty_label="Not chosen yet")
+    prescriber = ListedUserChoiceField(
         queryset=None,
         required=False,
         empty_label="Not chosen yet",
@@ -54,11 +83,29 @@ class SessionBookForm(forms.Form):
 
     def __init__(self, *args, clinic, **kwargs):
         super().__init__(*args, **kwargs)
-        clinicians = clinician_choices_for_clinic(clinic).order_by("last_name", "first_name")
-        self.fields["nurse"].queryset = clinicians
-        self.fields["prescriber"].queryset = clinicians.filter(
-            clinic_memberships__clinic=clinic, clinic_memberships__role=StaffRole.PRESCRIBER
+        clinicians = (
+            clinician_choices_for_clinic(clinic)
+            .annotate(
+                prescribes_here=Exists(
+                    ClinicMembership.objects.filter(
+                        user=OuterRef("pk"), clinic=clinic, role=StaffRole.PRESCRIBER
+                    )
+                )
+            )
+            .order_by("last_name", "first_name")
         )
+        self.fields["nurse"].queryset = clinicians
+        self.fields["prescriber"].queryset = clinicians.filter(prescribes_here=True)
+        # Both lists come from one read of the clinic's clinicians, made when first shown.
+        rows = []
+
+        def everyone():
+            if not rows:
+                rows.append(list(clinicians))
+            return rows[0]
+
+        self.fields["nurse"].listed = everyone
+        self.fields["prescriber"].listed = lambda: [u for u in everyone() if u.prescribes_here]
 
 
 class CheckInForm(forms.Form):

@@ -1,11 +1,14 @@
 """Reads of administration sessions for a signed-in user (404 and audit as everywhere)."""
 
 import datetime
+from types import SimpleNamespace
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from clinic.accounts.roles import STAFF_ROLES
-from clinic.pathway.models import AdministrationSession
+from clinic.pathway.models import AdministrationSession, Assessment, BodyMeasurement
 from clinic.pathway.selectors import _get_or_404, courses_visible_to
 
 
@@ -13,23 +16,94 @@ def sessions_visible_to(user, roles=STAFF_ROLES):
     return AdministrationSession.objects.filter(course__in=courses_visible_to(user, roles))
 
 
+SESSION_RELATED = (
+    "course",
+    "course__patient",
+    "course__patient__clinic",
+    "plan",
+    "nurse",
+    "prescriber",
+    "pre_checklist",
+    "discharge_checklist",
+)
+
+
 def session_get_for_user(user, public_id, roles=STAFF_ROLES):
+    return _session_get(
+        user, public_id, sessions_visible_to(user, roles).select_related(*SESSION_RELATED)
+    )
+
+
+def _session_get(user, public_id, queryset):
     return _get_or_404(
-        sessions_visible_to(user, roles).select_related(
-            "course",
-            "course__patient",
-            "course__patient__clinic",
-            "plan",
-            "nurse",
-            "prescriber",
-            "pre_checklist",
-            "discharge_checklist",
-        ),
+        queryset,
         user=user,
         public_id=public_id,
         object_type="session",
         patient_of=lambda session: session.course.patient,
     )
+
+
+def with_course_record(queryset):
+    """Sessions read in one query with what the runner and the printable record need of the
+    course; `attach_course_record` then names it on each session."""
+    signed = Assessment.objects.filter(
+        course_id=OuterRef("course_id"), signed_at__isnull=False
+    ).order_by("-signed_at")
+    weights = BodyMeasurement.objects.filter(patient_id=OuterRef("course__patient_id")).order_by(
+        "-measured_on", "-id"
+    )
+    return queryset.select_related("course__consultation").annotate(
+        _assessment_pk=Subquery(signed.values("pk")[:1]),
+        _assessment_rems=Subquery(signed.values("rems_enrolled_on")[:1]),
+        _assessment_risk=Subquery(signed.values("suicide_risk")[:1]),
+        _weight_pk=Subquery(weights.values("pk")[:1]),
+        _weight_kg=Subquery(weights.values("weight_kg")[:1]),
+        _weight_on=Subquery(weights.values("measured_on")[:1]),
+    )
+
+
+def attach_course_record(session):
+    """On a session read through `with_course_record`: `session.course_consultation` (None
+    when the course has none), `session.signed_assessment` (the latest signed assessment's
+    `rems_enrolled_on` and `suicide_risk`, or None) and `session.latest_weight` (the
+    patient's latest `weight_kg` and `measured_on`, or None), as
+    `selectors.latest_signed_assessment` and `services.latest_weight` give them."""
+    try:
+        session.course_consultation = session.course.consultation
+    except ObjectDoesNotExist:
+        session.course_consultation = None
+    session.signed_assessment = (
+        SimpleNamespace(
+            pk=session._assessment_pk,
+            rems_enrolled_on=session._assessment_rems,
+            suicide_risk=session._assessment_risk,
+        )
+        if session._assessment_pk is not None
+        else None
+    )
+    session.latest_weight = (
+        SimpleNamespace(
+            pk=session._weight_pk, weight_kg=session._weight_kg, measured_on=session._weight_on
+        )
+        if session._weight_pk is not None
+        else None
+    )
+    return session
+
+
+def session_get_with_record_for_user(user, public_id, roles=STAFF_ROLES):
+    """`session_get_for_user` (same scope, 404 and audit), with the course record of
+    `attach_course_record` read in the same query."""
+    queryset = with_course_record(sessions_visible_to(user, roles).select_related(*SESSION_RELATED))
+    return attach_course_record(_session_get(user, public_id, queryset))
+
+
+def session_reload_with_record(session):
+    """A session the caller already looked up through a selector, read again (after a
+    write) with its course record."""
+    queryset = with_course_record(AdministrationSession.objects.select_related(*SESSION_RELATED))
+    return attach_course_record(queryset.get(pk=session.pk))
 
 
 def sessions_on_day_for_user(user, day=None):

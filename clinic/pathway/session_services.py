@@ -4,6 +4,7 @@ conventions are the same: transactions, row locks, history rows, audit rows, cle
 """
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -57,6 +58,7 @@ def observation_minutes(kind):
 # DOMAIN.md §4.3 go/no-go for baseline blood pressure.
 KETAMINE_BLOCK_SYSTOLIC, KETAMINE_BLOCK_DIASTOLIC = 180, 100
 ESKETAMINE_WARN_SYSTOLIC, ESKETAMINE_WARN_DIASTOLIC = 140, 90
+_UNSET = object()
 
 
 def _audit(user, session, detail, action=AccessEvent.Action.UPDATE):
@@ -252,6 +254,9 @@ def session_check_in(*, session, by, identity_confirmed):
     session.save(update_fields=["checked_in_at", "nurse", "pre_checklist", "updated_at"])
     answer = session.pre_checklist.answers.get(item__code="PS-ID")
     _answer(answer, YesNoUnknown.YES, by)
+    # The items answered from the record, as the record stands at check-in; the runner shows
+    # them as they stand when it is shown, and the POSTs that act on them save them again.
+    refresh_pre_checklist(session)
     return session
 
 
@@ -302,6 +307,11 @@ def checklist_answer(*, session, by, answers):
                 ChecklistAnswer.objects.filter(pk=rows[code].pk).update(
                     overridden_by=None, override_reason=""
                 )
+    # The items answered from the record are saved with the clinician's answers.
+    if response.pk == session.pre_checklist_id:
+        refresh_pre_checklist(session)
+    else:
+        refresh_discharge_checklist(session)
     _audit(by, session, f"{response.template.kind} checklist answered")
     return response
 
@@ -355,9 +365,17 @@ def baseline_reading(session):
     )
 
 
-def baseline_vitals_problem(session):
-    """DOMAIN.md §4.3: ("block" | "warn" | None, message)."""
-    reading = baseline_reading(session)
+def baseline_of(readings):
+    """`baseline_reading` from the session's readings already loaded (oldest first)."""
+    baseline = [r for r in readings if r.phase == "baseline" and not r.entered_in_error]
+    return max(baseline, key=lambda r: r.taken_at, default=None)
+
+
+def baseline_vitals_problem(session, *, reading=_UNSET):
+    """DOMAIN.md §4.3: ("block" | "warn" | None, message). `reading`: the baseline reading
+    when the caller has it already (None for none), else it is read."""
+    if reading is _UNSET:
+        reading = baseline_reading(session)
     if reading is None or reading.systolic is None:
         return "block", "Record baseline vitals with blood pressure."
     if session.plan.drug == Drug.KETAMINE and (
@@ -379,14 +397,36 @@ def baseline_vitals_problem(session):
     return None, ""
 
 
-def _system_answers(session, today):
-    """The values the record gives for the pre-session system items (True = passes)."""
+@dataclass(frozen=True)
+class PreSessionRecord:
+    """What the pre-session system items are answered from: the course's consultation, the
+    patient's latest weight, the latest signed assessment (each None when there is none) and
+    the session's baseline reading."""
+
+    consultation: object
+    weight: object
+    assessment: object
+    baseline: object
+
+
+def pre_session_record(session):
+    """The record of `PreSessionRecord`, read from the database (four queries)."""
     course = session.course
-    consultation = Consultation.objects.filter(course=course).first()
+    return PreSessionRecord(
+        consultation=Consultation.objects.filter(course=course).first(),
+        weight=services.latest_weight(course.patient),
+        assessment=selectors.latest_signed_assessment(course),
+        baseline=baseline_reading(session),
+    )
+
+
+def _system_answers(session, today, record=None):
+    """The values the record gives for the pre-session system items (True = passes)."""
+    record = record or pre_session_record(session)
+    course = session.course
+    consultation, weight, assessment = record.consultation, record.weight, record.assessment
     plan = session.plan
-    weight = services.latest_weight(course.patient)
-    assessment = selectors.latest_signed_assessment(course)
-    vitals_effect, _ = baseline_vitals_problem(session)
+    vitals_effect, _ = baseline_vitals_problem(session, reading=record.baseline)
     return {
         "PS-CONSENT": bool(consultation and consultation.consent_recorded),
         "PS-REMS": plan.drug != Drug.ESKETAMINE or bool(assessment and assessment.rems_enrolled_on),
@@ -401,20 +441,34 @@ def _system_answers(session, today):
     }
 
 
-def _refresh_system_answers(response, values, by):
-    for answer in response.answers.select_related("item").filter(item__system=True):
-        if answer.item.code not in values:
+def apply_system_answers(answers, values):
+    """Sets the system items among `answers` (in memory) to what the record gives; returns
+    the answers that changed. Nothing is saved: a page shows them, a POST saves them."""
+    changed = []
+    for answer in answers:
+        if not answer.item.system or answer.item.code not in values:
             continue
         value = YesNoUnknown.YES if values[answer.item.code] else YesNoUnknown.NO
         if answer.answer != value:
             answer.answer, answer.answered_at = value, timezone.now()
             answer.answered_by = None
-            answer.save(update_fields=["answer", "answered_by", "answered_at"])
+            changed.append(answer)
+    return changed
 
 
-def _checklist_problems(response):
+def _refresh_system_answers(response, values, by):
+    answers = response.answers.select_related("item").filter(item__system=True)
+    for answer in apply_system_answers(answers, values):
+        answer.save(update_fields=["answer", "answered_by", "answered_at"])
+
+
+def _checklist_problems(response, answers=None):
+    """(problems, warnings) of a checklist: of `answers` when given (loaded with their item
+    and response, in item order), else of the response's answers read now."""
     problems, warnings = [], []
-    for answer in response.answers.select_related("item", "response").order_by("item__position"):
+    if answers is None:
+        answers = response.answers.select_related("item", "response").order_by("item__position")
+    for answer in answers:
         if answer.answer == YesNoUnknown.UNKNOWN:
             if answer.item.effect_for(response.drug) != ItemEffect.NONE:
                 problems.append(f"{answer.item.code}: not answered.")
@@ -448,6 +502,31 @@ def pre_checklist_warnings(session):
     return warnings
 
 
+def pre_checklist_review(session, answers, record, *, today=None):
+    """For a page, without writing: the pre-session checklist's `answers` (loaded with item
+    and response, in item order) get the system values `record` gives (in memory), and
+    (problems, warnings) come back as `pre_checklist_problems` and `pre_checklist_warnings`
+    would give them. The POSTs that act on the answers save them (check-in, answers, ready).
+    """
+    if session.pre_checklist is None:
+        return ["Check the patient in first."], []
+    values = _system_answers(session, today or timezone.localdate(), record)
+    apply_system_answers(answers, values)
+    problems, warnings = _checklist_problems(session.pre_checklist, answers)
+    effect, message = baseline_vitals_problem(session, reading=record.baseline)
+    if effect == "warn":
+        warnings.append(message)
+    return problems, warnings
+
+
+def refresh_pre_checklist(session, *, today=None):
+    """Saves the pre-session checklist's system answers as the record gives them now."""
+    if session.pre_checklist is not None:
+        _refresh_system_answers(
+            session.pre_checklist, _system_answers(session, today or timezone.localdate()), None
+        )
+
+
 # --- dosing -----------------------------------------------------------------------------------
 
 
@@ -457,13 +536,15 @@ def session_mark_ready(*, session, by):
     return _move(session, SessionStatus.READY, by)
 
 
-def session_dose_calculation(session, *, weight_kg=None, today=None):
-    """The plan's dose for today, with today's weight when given (DOMAIN.md §3.2)."""
+def session_dose_calculation(session, *, weight_kg=None, today=None, latest=_UNSET):
+    """The plan's dose for today, with today's weight when given (DOMAIN.md §3.2). `latest`:
+    the patient's latest weight (or None) when the caller has it already."""
     plan = session.plan
     today = today or timezone.localdate()
     weight_on = today if weight_kg is not None else None
     if plan.dose_mode == DoseMode.MG_PER_KG and weight_kg is None:
-        latest = services.latest_weight(session.course.patient)
+        if latest is _UNSET:
+            latest = services.latest_weight(session.course.patient)
         if latest is not None:
             weight_kg, weight_on = latest.weight_kg, latest.measured_on
     if plan.dose_mode == DoseMode.MG_PER_KG and plan.weight_policy == "capped" and weight_kg:
@@ -591,10 +672,14 @@ def session_end_dosing(*, session, by, ended_at=None, early_stop_reason=""):
 # --- discharge --------------------------------------------------------------------------------
 
 
-def observation_ends_at(session):
-    """The earliest discharge time of DC-TIME."""
+def observation_ends_at(session, *, devices=None):
+    """The earliest discharge time of DC-TIME. `devices`: the session's devices when the
+    caller has them already."""
     if session.plan.drug == Drug.ESKETAMINE:
-        first = session.devices.order_by("number").values_list("given_at", flat=True).first()
+        if devices is None:
+            first = session.devices.order_by("number").values_list("given_at", flat=True).first()
+        else:
+            first = min(devices, key=lambda d: d.number).given_at if devices else None
         start = first or session.dose_started_at
         minutes = observation_minutes("esketamine")
     elif session.route == "iv":
@@ -604,16 +689,37 @@ def observation_ends_at(session):
     return start + datetime.timedelta(minutes=minutes) if start else None
 
 
-def _discharge_system_answers(session, now):
+def _discharge_system_answers(session, now, *, ends=_UNSET, side_effects=None, reconciled=None):
+    """The values the record gives for the discharge system items; `ends`, `side_effects`
+    and `reconciled` when the caller has them already."""
     from clinic.ledger import selectors as ledger
     from clinic.monitoring.models import SideEffectReport
 
-    ends = observation_ends_at(session)
+    if ends is _UNSET:
+        ends = observation_ends_at(session)
+    if side_effects is None:
+        no_unknown = not SideEffectReport.objects.filter(
+            session=session, outcome="unknown"
+        ).exists()
+    else:
+        no_unknown = not any(effect.outcome == "unknown" for effect in side_effects)
     return {
         "DC-TIME": bool(ends and now >= ends),
-        "DC-AE": not SideEffectReport.objects.filter(session=session, outcome="unknown").exists(),
-        "DC-LEDGER": ledger.draw_is_reconciled(session),
+        "DC-AE": no_unknown,
+        "DC-LEDGER": ledger.draw_is_reconciled(session) if reconciled is None else reconciled,
     }
+
+
+def _discharge_problems(session, for_status, now, checklist_problems, unacknowledged, ends):
+    problems = list(checklist_problems)
+    if unacknowledged:
+        problems.append("A critical vital sign is not acknowledged yet.")
+    if for_status == SessionStatus.DISCHARGED:
+        if not (session.escort_name and session.escort_relationship):
+            problems.append("Confirm the escort (name and relationship).")
+        if ends and now < ends:
+            problems.append(f"Observation continues until {timezone.localtime(ends):%H:%M}.")
+    return problems
 
 
 def discharge_problems(session, *, for_status, now=None):
@@ -621,23 +727,48 @@ def discharge_problems(session, *, for_status, now=None):
     from clinic.monitoring.services import unacknowledged_critical_readings
 
     now = now or timezone.now()
-    problems = []
     if session.discharge_checklist is None:
         return ["Complete the discharge criteria."]
     _refresh_system_answers(
         session.discharge_checklist, _discharge_system_answers(session, now), None
     )
     checklist_problems, _ = _checklist_problems(session.discharge_checklist)
-    problems += checklist_problems
-    if unacknowledged_critical_readings(session).exists():
-        problems.append("A critical vital sign is not acknowledged yet.")
-    if for_status == SessionStatus.DISCHARGED:
-        if not (session.escort_name and session.escort_relationship):
-            problems.append("Confirm the escort (name and relationship).")
-        ends = observation_ends_at(session)
-        if ends and now < ends:
-            problems.append(f"Observation continues until {timezone.localtime(ends):%H:%M}.")
-    return problems
+    unacknowledged = unacknowledged_critical_readings(session).exists()
+    ends = observation_ends_at(session) if for_status == SessionStatus.DISCHARGED else None
+    return _discharge_problems(session, for_status, now, checklist_problems, unacknowledged, ends)
+
+
+def discharge_review(
+    session, answers, *, for_status, readings, side_effects, devices, reconciled, now=None
+):
+    """For a page, without writing: `discharge_problems` from what the page has loaded. The
+    discharge checklist's `answers` (with item and response, in item order) get their
+    system values in memory; `readings` come with their acknowledgments prefetched,
+    `devices` are the session's (or [] when none can be given yet), `reconciled` is
+    `draw_is_reconciled`."""
+    now = now or timezone.now()
+    if session.discharge_checklist is None:
+        return ["Complete the discharge criteria."]
+    ends = observation_ends_at(session, devices=devices)
+    values = _discharge_system_answers(
+        session, now, ends=ends, side_effects=side_effects, reconciled=reconciled
+    )
+    apply_system_answers(answers, values)
+    checklist_problems, _ = _checklist_problems(session.discharge_checklist, answers)
+    unacknowledged = any(
+        r.has_critical and not r.entered_in_error and not r.acknowledgments.all() for r in readings
+    )
+    return _discharge_problems(session, for_status, now, checklist_problems, unacknowledged, ends)
+
+
+def refresh_discharge_checklist(session, *, now=None):
+    """Saves the discharge checklist's system answers as the record gives them now."""
+    if session.discharge_checklist is not None:
+        _refresh_system_answers(
+            session.discharge_checklist,
+            _discharge_system_answers(session, now or timezone.now()),
+            None,
+        )
 
 
 @transaction.atomic

@@ -34,7 +34,7 @@ from clinic.monitoring.models import Grade, SideEffectTerm
 from clinic.pathway import selectors, session_selectors
 from clinic.pathway import session_services as ss
 from clinic.pathway.models import (
-    AdministrationSession,
+    ChecklistAnswer,
     ChecklistKind,
     Drug,
     ItemEffect,
@@ -65,6 +65,9 @@ PRE_CHECKLIST_OPEN = (S.CHECKED_IN, S.READY)
 DISCHARGE_OPEN = (S.MONITORING, S.READY_FOR_DISCHARGE)
 LEDGER_OPEN = (S.READY, S.DOSING, S.MONITORING, S.READY_FOR_DISCHARGE)
 IN_CHAIR = (S.CHECKED_IN, S.READY, S.DOSING, S.MONITORING, S.READY_FOR_DISCHARGE)
+# Esketamine devices are recorded only while dosing (esketamine_device_given): before that
+# a session has none to read.
+DEVICES_GIVEN = (S.DOSING, S.MONITORING, S.READY_FOR_DISCHARGE, S.DISCHARGED, S.TRANSFERRED)
 
 
 def runner_url(session, anchor=""):
@@ -138,7 +141,7 @@ def course_sessions_context(course, user, session_form=None):
     can_book = (
         course.status in ("active", "maintenance")
         and user_has_role(user, STAFF_ROLES, clinic=clinic)
-        and course.plans.filter(status="approved").exists()
+        and selectors.has_approved_plan(course)
     )
     return {
         "sessions": list(session_selectors.sessions_for_course(course)),
@@ -210,8 +213,9 @@ def _ledger_context(session, user, forms):
     return {"draw_rows": rows, "ledger_totals": totals, "draw_form": draw_form}
 
 
-def _vitals_context(session, forms, *, can_write):
-    readings = list(monitoring_selectors.readings_for_session(session))
+def _vitals_context(session, forms, *, can_write, readings=None):
+    if readings is None:
+        readings = list(monitoring_selectors.readings_for_session(session))
     ack_errors = forms.get("acknowledge")
     error_errors = forms.get("entered_in_error")
     for reading in readings:
@@ -286,6 +290,20 @@ def _answers(response):
     )
 
 
+def _answers_of(*responses):
+    """`_answers` of each response (None: no checklist, no answers), in one query."""
+    ids = [response.pk for response in responses if response is not None]
+    by_response = {pk: [] for pk in ids}
+    if ids:
+        for answer in (
+            ChecklistAnswer.objects.filter(response_id__in=ids)
+            .select_related("item", "response", "overridden_by", "answered_by")
+            .order_by("item__position", "id")
+        ):
+            by_response[answer.response_id].append(answer)
+    return [by_response[r.pk] if r is not None else [] for r in responses]
+
+
 def _guard(session, to_status):
     rule = ss.SESSION_TRANSITIONS.rule(session.status, to_status)
     if rule is None or rule.guard is None:
@@ -294,6 +312,10 @@ def _guard(session, to_status):
 
 
 def _runner_context(request, session, forms=None):
+    """The runner's context. `session` comes from `session_get_with_record_for_user` or
+    `session_reload_with_record` (the course record read with it). A GET writes nothing:
+    the checklists' system answers are worked out for the page, and saved by the POSTs that
+    act on them (check-in, checklist answers, the transitions' guards)."""
     forms = forms or {}
     user = request.user
     clinic = session.course.patient.clinic
@@ -302,6 +324,20 @@ def _runner_context(request, session, forms=None):
     can_front_desk = user_has_role(user, ss.FRONT_DESK, clinic=clinic)
     esketamine = session.plan.drug == Drug.ESKETAMINE
     status = session.status
+    # Read once, for every panel that shows or judges them.
+    readings = list(monitoring_selectors.readings_for_session(session))
+    side_effects = list(monitoring_selectors.side_effects_for_session(session))
+    devices = (
+        list(session.devices.select_related("recorded_by"))
+        if esketamine and status in DEVICES_GIVEN
+        else []
+    )
+    record = ss.PreSessionRecord(
+        consultation=session.course_consultation,
+        weight=session.latest_weight,
+        assessment=session.signed_assessment,
+        baseline=ss.baseline_of(readings),
+    )
     context = {
         "session": session,
         "course": session.course,
@@ -311,12 +347,14 @@ def _runner_context(request, session, forms=None):
         "can_write": can_write,
         "can_prescribe": can_prescribe,
         "S": {s.name: s.value for s in SessionStatus},
-        "devices": list(session.devices.select_related("recorded_by")) if esketamine else [],
+        "devices": devices,
     }
     first_device = context["devices"][0].given_at if context["devices"] else None
     context["timer_start"] = first_device or session.dose_started_at
     context["observation_ends_at"] = (
-        ss.observation_ends_at(session) if status in (S.MONITORING, S.READY_FOR_DISCHARGE) else None
+        ss.observation_ends_at(session, devices=devices)
+        if status in (S.MONITORING, S.READY_FOR_DISCHARGE)
+        else None
     )
 
     # Check-in, cancel, transfer.
@@ -332,22 +370,25 @@ def _runner_context(request, session, forms=None):
         context["transfer_form"] = forms.get("transfer") or TransferForm()
 
     # Pre-session checklist.
+    pre_problems = None
     if session.pre_checklist is not None:
-        problems = ss.pre_checklist_problems(session) if status in PRE_CHECKLIST_OPEN else []
         answers = _answers(session.pre_checklist)
+        pre_problems, pre_warnings = [], []
+        if status in PRE_CHECKLIST_OPEN:
+            pre_problems, pre_warnings = ss.pre_checklist_review(session, answers, record)
         checklist_form = None
         if status in PRE_CHECKLIST_OPEN and can_write:
             checklist_form = forms.get("pre_checklist") or ChecklistForm(answers=answers)
         context.update(
             pre_rows=checklist_rows(answers, checklist_form),
             pre_form=checklist_form,
-            pre_problems=problems,
-            pre_warnings=ss.pre_checklist_warnings(session) if status in PRE_CHECKLIST_OPEN else [],
+            pre_problems=pre_problems,
+            pre_warnings=pre_warnings,
             override_form=forms.get("override"),
         )
     if status in PRE_CHECKLIST_OPEN:
         context["baseline_effect"], context["baseline_message"] = ss.baseline_vitals_problem(
-            session
+            session, reading=record.baseline
         )
 
     # Dose (while ready): the calculation is shown before anything is confirmed.
@@ -361,7 +402,7 @@ def _runner_context(request, session, forms=None):
                 if not Decimal("20") <= weight <= Decimal("350"):
                     raise ValidationError("Weight must be 20 to 350 kg; weigh again.")
             calculation, used_weight, weight_on = ss.session_dose_calculation(
-                session, weight_kg=weight
+                session, weight_kg=weight, latest=record.weight
             )
         except (ValidationError, ArithmeticError, ValueError) as exc:
             calc_error = (
@@ -383,7 +424,12 @@ def _runner_context(request, session, forms=None):
             start_problem=_guard(session, S.DOSING),
         )  # fmt: skip
     if status == S.CHECKED_IN:
-        context["ready_problem"] = _guard(session, S.READY)
+        # The guard of checked in -> ready is the pre-session checklist's problems (as
+        # `_pre_checks_pass` joins them), worked out above without writing.
+        if pre_problems is None:
+            context["ready_problem"] = _guard(session, S.READY)
+        else:
+            context["ready_problem"] = " ".join(pre_problems) or None
 
     # Dosing.
     if status == S.DOSING and can_write:
@@ -404,8 +450,15 @@ def _runner_context(request, session, forms=None):
         if session.discharge_checklist is not None:
             answers = _answers(session.discharge_checklist)
             for_status = S.READY_FOR_DISCHARGE if status == S.MONITORING else S.DISCHARGED
-            context["discharge_problems"] = ss.discharge_problems(session, for_status=for_status)
-            answers = _answers(session.discharge_checklist)  # refreshed system answers
+            # `draw_is_reconciled`, from the ledger panel's draws (DISCHARGE_OPEN is within
+            # LEDGER_OPEN): no standing draw with drug still to account for.
+            reconciled = not any(
+                -row.draw.mg - row.draw.used_mg > 0 for row in context["draw_rows"]
+            )
+            context["discharge_problems"] = ss.discharge_review(
+                session, answers, for_status=for_status, readings=readings,
+                side_effects=side_effects, devices=devices, reconciled=reconciled,
+            )  # fmt: skip
         else:
             answers = _pending_checklist_answers(ChecklistKind.DISCHARGE, session)
             context["discharge_problems"] = ["Answer the discharge criteria."]
@@ -426,13 +479,13 @@ def _runner_context(request, session, forms=None):
             )  # fmt: skip
 
     # Side effects.
-    context["side_effects"] = list(monitoring_selectors.side_effects_for_session(session))
+    context["side_effects"] = side_effects
     if can_write and status in (*IN_CHAIR,):
         context["side_effect_form"] = forms.get("side_effect") or SideEffectForm()
     context["grade_meanings"] = Grade.choices
     context["side_effect_terms"] = SideEffectTerm
 
-    context.update(_vitals_context(session, forms, can_write=can_write))
+    context.update(_vitals_context(session, forms, can_write=can_write, readings=readings))
     context["status_changes"] = list(session.status_changes.select_related("changed_by"))
     return context
 
@@ -448,7 +501,9 @@ def _runner_page(request, session, forms=None, status=200):
 
 @staff_required
 def session_run(request, public_id):
-    session = session_selectors.session_get_for_user(request.user, public_id, roles=STAFF_ROLES)
+    session = session_selectors.session_get_with_record_for_user(
+        request.user, public_id, roles=STAFF_ROLES
+    )
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
     return _runner_page(request, session)
@@ -466,10 +521,7 @@ def _refused(request, session, anchor, exc, prefix=""):
 
 
 def _reload(session):
-    return AdministrationSession.objects.select_related(
-        "course__patient__clinic", "plan", "nurse", "prescriber", "pre_checklist",
-        "discharge_checklist",
-    ).get(pk=session.pk)  # fmt: skip
+    return session_selectors.session_reload_with_record(session)
 
 
 # --- check-in, checklists ---------------------------------------------------------------------
@@ -870,11 +922,11 @@ def _nearest(readings, at, window_minutes=15):
 
 @staff_required
 def session_print(request, public_id):
-    session = session_selectors.session_get_for_user(request.user, public_id, roles=STAFF_ROLES)
-    readings = [
-        r for r in monitoring_selectors.readings_for_session(session) if not r.entered_in_error
-    ]
+    session = session_selectors.session_get_with_record_for_user(
+        request.user, public_id, roles=STAFF_ROLES
+    )
     all_readings = list(monitoring_selectors.readings_for_session(session))
+    readings = [r for r in all_readings if not r.entered_in_error]
     for reading in all_readings:
         reading.acknowledgment = next(iter(reading.acknowledgments.all()), None)
         reading.flag_text = [
@@ -884,16 +936,19 @@ def session_print(request, public_id):
     draws = list(ledger_selectors.session_draws(session))
     for draw in draws:
         draw.drawn = -draw.quantity
-    devices = list(session.devices.select_related("recorded_by"))
+    devices = (
+        list(session.devices.select_related("recorded_by"))
+        if session.plan.drug == Drug.ESKETAMINE and session.status in DEVICES_GIVEN
+        else []
+    )
     start = devices[0].given_at if devices else session.dose_started_at
     with_bp = [r for r in readings if r.systolic is not None]
     baseline = [r for r in with_bp if r.phase == "baseline"]
     side_effects = list(monitoring_selectors.side_effects_for_session(session))
     terms = {effect.term for effect in side_effects}
     minutes = lambda a, b: round((b - a).total_seconds() / 60) if a and b else None  # noqa: E731
-    pre_answers = _answers(session.pre_checklist) if session.pre_checklist else []
-    discharge_answers = _answers(session.discharge_checklist) if session.discharge_checklist else []
-    assessment = selectors.latest_signed_assessment(session.course)
+    pre_answers, discharge_answers = _answers_of(session.pre_checklist, session.discharge_checklist)
+    assessment = session.signed_assessment
     med_today = next((a for a in pre_answers if a.item.code == "PS-MEDTODAY"), None)
     context = {
         "session": session,

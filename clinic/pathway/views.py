@@ -121,7 +121,7 @@ def course_create(request, public_id):
 
 @staff_required
 def course_detail(request, public_id):
-    course = selectors.course_get_for_user(request.user, public_id)
+    course = selectors.course_get_with_steps_for_user(request.user, public_id)
     return _course_page(request, course)
 
 
@@ -131,7 +131,7 @@ def _course_page(request, course, transition_form=None, status=200, session_form
     targets = services.course_targets_for_user(course, user) if perms["can_write"] else []
     next_step = selectors.course_next_step(course)
     plan = selectors.current_plan(course)
-    follow_ups = list(course.follow_ups.select_related("completed_by").order_by("due_on", "id"))
+    follow_ups = list(selectors.course_follow_ups(course))  # by due date (Meta.ordering)
     context = {
         "course": course,
         "patient": course.patient,
@@ -320,6 +320,9 @@ def _assessment_page(request, assessment, addendum_form=None, status=200):
     course = assessment.course
     perms = _permissions(request.user, course.patient.clinic)
     answers = selectors.checklist_answers(assessment.checklist)
+    if assessment.is_signed:
+        # As stored: a signed assessment's answers never change, and no form edits them.
+        assessment.loaded_answers = answers
     form = None
     if not assessment.is_signed and perms["can_write"]:
         form = AssessmentForm(

@@ -402,3 +402,33 @@ def test_booking_errors_show_on_the_course_page(client, iv, nurse):
     )
     assert response.status_code == 200 and "invalid-feedback" in page(response)
     assert iv.course.sessions.count() == 1
+
+
+def test_the_runner_shows_the_record_s_answers_without_writing(client, iv, nurse):
+    """Check-in saves the items answered from the record; a GET of the runner works them
+    out again for the page (here after baseline vitals) and writes nothing but its audit
+    row; the POST that acts on them (ready) saves them."""
+    session = ss.session_check_in(session=iv, by=nurse, identity_confirmed=True)
+    saved = {a.item.code: a.answer for a in fresh(session).pre_checklist.answers.all()}
+    assert saved["PS-CONSENT"] == "yes" and saved["PS-VITALS"] == "no"  # saved at check-in
+    ss.checklist_answer(
+        session=fresh(session), by=nurse, answers=passing_answers(fresh(session).pre_checklist)
+    )
+    monitoring.vital_record(
+        session=session, by=nurse, phase="baseline", systolic=122, diastolic=78,
+        heart_rate=70, spo2=98,
+    )  # fmt: skip
+    client.force_login(nurse)
+    with CaptureQueriesContext(connection) as queries:
+        runner = page(client.get(url("session_run", session)))
+    writes = [
+        q["sql"] for q in queries.captured_queries
+        if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))
+        or ("INSERT INTO" in q["sql"] and "core_accessevent" not in q["sql"])
+    ]  # fmt: skip
+    assert writes == []
+    assert "Mark ready" in runner or "ready" in runner.lower()
+    answers = fresh(session).pre_checklist.answers
+    assert answers.get(item__code="PS-VITALS").answer == "no"  # the page did not save it
+    ss.session_mark_ready(session=fresh(session), by=nurse)
+    assert answers.get(item__code="PS-VITALS").answer == "yes"

@@ -142,13 +142,19 @@ class Assessment(PublicModel, SignedNote):
         return f"Assessment on {self.assessed_on}"
 
     def signed_payload(self):
-        """The checklist's answers are part of what the prescriber signs."""
+        """The checklist's answers are part of what the prescriber signs. A page that has
+        read them as stored (`selectors.checklist_answers`, in item order) sets them on
+        `loaded_answers` so checking the hash reads nothing again."""
         payload = super().signed_payload()
+        loaded = getattr(self, "loaded_answers", None)
+        if loaded is not None:
+            rows = [(a.item.code, a.answer, a.justification) for a in loaded]
+        else:
+            rows = self.checklist.answers.order_by("item__position").values_list(
+                "item__code", "answer", "justification"
+            )
         payload["answers"] = [
-            f"{code}={answer}|{justification}"
-            for code, answer, justification in self.checklist.answers.order_by(
-                "item__position"
-            ).values_list("item__code", "answer", "justification")
+            f"{code}={answer}|{justification}" for code, answer, justification in rows
         ]
         return payload
 
