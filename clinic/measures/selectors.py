@@ -10,7 +10,7 @@ from statistics import mean
 from zoneinfo import ZoneInfo
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from clinic.measures.models import (
 )
 from clinic.measures.services import (
     ANSWERABLE_DAYS_EARLY,
+    current_course_query,
     measure_settings_for,
     patient_local_date,
 )
@@ -91,6 +92,21 @@ def open_alert_count(user):
     return alerts_visible_to(user).filter(status=SafetyAlert.Status.OPEN).count()
 
 
+def patient_get_for_user(user, public_id, *, roles=STAFF_ROLES):
+    """The patient `public_id` if `user` may see it with `roles`, else 404, audited either
+    way: `patients.selectors.patient_get_for_user` (the same scope, the same audit rows), with
+    the clinic's measure settings read in the same query, for the measures pages."""
+    return scoped_get_or_404(
+        patients_visible_to(user, roles=roles, include_own=False).select_related(
+            "clinic__measure_settings", "user"
+        ),
+        user=user,
+        public_id=public_id,
+        object_type="patient",
+        patient_of=lambda patient: patient,
+    )
+
+
 def response_get_for_user(user, public_id):
     return scoped_get_or_404(
         InstrumentResponse.objects.filter(
@@ -134,6 +150,19 @@ def overdue_count_for_user(user, *, today=None):
     return _overdue(user, today).count()
 
 
+def current_course_sessions(patient, *, limit):
+    """The last `limit` sessions of the patient's current course (`services.current_course`),
+    newest first, each with its course: one query."""
+    from clinic.pathway.models import AdministrationSession
+
+    course = current_course_query(patient).values("pk")[:1]
+    return list(
+        AdministrationSession.objects.filter(course=Subquery(course))
+        .select_related("course")
+        .order_by("-session_number")[:limit]
+    )
+
+
 def open_due_for_course(course):
     return list(course.measures_due.filter(status=DueStatus.OPEN).order_by("due_on"))
 
@@ -152,7 +181,8 @@ def baseline_for(responses, first_dose_at):
 
 def outcomes_for_patient(patient):
     """Per-instrument series with bands, baseline, latest, response and remission; the
-    treatment sessions and the mood journal, for the outcomes charts. Constant queries."""
+    treatment sessions and the mood journal, for the outcomes charts; every response, oldest
+    first (`responses`). Constant queries."""
     from clinic.pathway.models import AdministrationSession
     from clinic.pathway.models.session import DOSED_SESSION_STATUSES
 
@@ -204,6 +234,7 @@ def outcomes_for_patient(patient):
         )
     journal = journal_series(patient, days=JOURNAL_CHART_DAYS)
     return {
+        "responses": responses,
         "series": series,
         "sessions": [
             {"x": s["dose_started_at"].isoformat(), "label": f"Session {s['session_number']}"}
@@ -289,11 +320,12 @@ def corrections_for(obj):
 # --- portal --------------------------------------------------------------------------------
 
 
-def portal_due(patient, *, today=None):
-    """Questionnaires the patient can answer now: open, patient-rated, due by tomorrow."""
+def portal_due(patient, *, today=None, measure_settings=None):
+    """Questionnaires the patient can answer now: open, patient-rated, due by tomorrow.
+    `measure_settings`: the clinic's, when the caller has read them."""
     today = today or patient_local_date(patient)
     patient_codes = [i.code for i in instruments.all_instruments() if i.rater == "patient"]
-    enabled = set(measure_settings_for(patient.clinic).enabled_codes())
+    enabled = set((measure_settings or measure_settings_for(patient.clinic)).enabled_codes())
     due = (
         MeasureDue.objects.filter(
             patient=patient,
@@ -322,7 +354,8 @@ def own_responses(patient):
 
 def _own_get(queryset, *, user, public_id, object_type):
     return scoped_get_or_404(
-        queryset.filter(patient__user=user).select_related("patient__clinic"),
+        # The clinic's measure settings with it: the page's crisis text.
+        queryset.filter(patient__user=user).select_related("patient__clinic__measure_settings"),
         user=user,
         public_id=public_id,
         object_type=object_type,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -89,10 +90,26 @@ def _require_clinician(user, patient, what):
 
 def measure_settings_for(clinic):
     """The clinic's measure settings; the defaults, unsaved, until someone changes them, so
-    that reading them (on every portal page) never writes."""
-    return ClinicMeasureSettings.objects.filter(clinic=clinic).first() or ClinicMeasureSettings(
-        clinic=clinic
-    )
+    that reading them (on every portal page) never writes.
+
+    A clinic loaded with `select_related("measure_settings")` brings its row (or its absence)
+    along: then this reads nothing."""
+    relation = ClinicMeasureSettings.clinic.field.remote_field  # Clinic.measure_settings
+    carried = relation.is_cached(clinic)
+    if carried:
+        row = relation.get_cached_value(clinic)
+    else:
+        row = ClinicMeasureSettings.objects.filter(clinic=clinic).first()
+    if row is not None:
+        return row
+    defaults = ClinicMeasureSettings(clinic=clinic)
+    # Giving the defaults their clinic made the clinic carry them: it has no row, and a
+    # caller's changes to the defaults must not come back from the next read.
+    if carried:
+        relation.set_cached_value(clinic, None)
+    else:
+        relation.delete_cached_value(clinic)
+    return defaults
 
 
 @transaction.atomic
@@ -106,6 +123,8 @@ def measure_settings_update(*, clinic, by, crisis_resources, licensed_instrument
     row.journal_tags = [tag.strip() for tag in journal_tags if tag.strip()]
     row.full_clean()
     row.save()
+    # A clinic that carries its settings (measure_settings_for) carries the new ones.
+    ClinicMeasureSettings.clinic.field.remote_field.set_cached_value(clinic, row)
     record_access(
         user=by,
         action=AccessEvent.Action.UPDATE,
@@ -116,15 +135,18 @@ def measure_settings_update(*, clinic, by, crisis_resources, licensed_instrument
     return row
 
 
-def current_course(patient):
-    """The patient's most recent course that is not closed, if any."""
+def current_course_query(patient):
+    """The patient's courses that are not closed, the most recent first."""
     from clinic.pathway.models import CLOSED_COURSE_STATUSES
 
-    return (
-        patient.treatment_courses.exclude(status__in=CLOSED_COURSE_STATUSES)
-        .order_by("-created_at", "-id")
-        .first()
+    return patient.treatment_courses.exclude(status__in=CLOSED_COURSE_STATUSES).order_by(
+        "-created_at", "-id"
     )
+
+
+def current_course(patient):
+    """The patient's most recent course that is not closed, if any."""
+    return current_course_query(patient).first()
 
 
 # --- Safety alerts ---------------------------------------------------------------------
@@ -227,8 +249,8 @@ def alert_record_action(*, alert, by, action, note=""):
 # --- Responses ---------------------------------------------------------------------------
 
 
-def _check_may_enter(*, patient, instrument, entered_by, mode):
-    enabled = measure_settings_for(patient.clinic).enabled_codes()
+def _check_may_enter(*, patient, instrument, entered_by, mode, measure_settings=None):
+    enabled = (measure_settings or measure_settings_for(patient.clinic)).enabled_codes()
     if instrument.code not in enabled:
         raise ValidationError(f"{instrument.code} is not enabled at this clinic.")
     if instrument.rater == "clinician":
@@ -265,17 +287,26 @@ def response_submit(
     session=None,
     timepoint=None,
     completed_at=None,
+    measure_settings=None,
 ):
     """Scores and saves a completed questionnaire or rating, marks what it answers as done,
     and raises safety and worsening alerts. Blank items refuse the save (no prorating), but
-    a safety answer among them still raises its alert before the refusal."""
+    a safety answer among them still raises its alert before the refusal.
+
+    `measure_settings`: the patient's clinic's settings when the caller has read them."""
     existing = InstrumentResponse.objects.filter(submission_key=submission_key).first()
     if existing is not None:
         if existing.patient_id != patient.pk:
             raise ValidationError("This form was already used for another record.")
         return existing
     instrument = instruments.get(instrument_code)
-    _check_may_enter(patient=patient, instrument=instrument, entered_by=entered_by, mode=mode)
+    _check_may_enter(
+        patient=patient,
+        instrument=instrument,
+        entered_by=entered_by,
+        mode=mode,
+        measure_settings=measure_settings,
+    )
     result = instrument.score(answers)
     if not result.complete:
         if result.safety_alert:
@@ -405,34 +436,42 @@ def journal_allowed_dates(patient, now=None):
     return [today - datetime.timedelta(days=back) for back in range(JOURNAL_BACKFILL_DAYS + 1)]
 
 
-def journal_submit(*, patient, by, submission_key, entry_date=None, tags=(), **fields):
-    """Saves a patient's journal entry for one of the last few local days, once."""
-    existing = MoodJournalEntry.objects.filter(submission_key=submission_key).first()
+def journal_submit(
+    *, patient, by, submission_key, entry_date=None, tags=(), measure_settings=None, **fields
+):
+    """Saves a patient's journal entry for one of the last few local days, once.
+
+    `measure_settings`: the patient's clinic's settings when the caller has read them."""
+    allowed = journal_allowed_dates(patient)
+    entry_date = entry_date or allowed[0]
+    # One read answers both "was this form already saved?" and "is this day taken?".
+    key = MoodJournalEntry._meta.get_field("submission_key").to_python(submission_key)
+    day_taken = Q(patient=patient, entry_date=entry_date) if entry_date in allowed else Q(pk__in=[])
+    earlier = list(MoodJournalEntry.objects.filter(Q(submission_key=key) | day_taken))
+    existing = next((e for e in earlier if e.submission_key == key), None)
     if existing is not None:
         if existing.patient_id != patient.pk:
             raise ValidationError("This form was already used for another record.")
         return existing
     if not _is_own_record(by, patient):
         raise ValidationError("Only the patient writes their mood journal.")
-    allowed = journal_allowed_dates(patient)
-    entry_date = entry_date or allowed[0]
     if entry_date not in allowed:
         raise ValidationError(
             {"entry_date": f"Choose today or one of the {JOURNAL_BACKFILL_DAYS} days before."}
         )
-    clinic_tags = measure_settings_for(patient.clinic).journal_tags
+    clinic_tags = (measure_settings or measure_settings_for(patient.clinic)).journal_tags
     unknown = [tag for tag in tags if tag not in clinic_tags]
     if unknown:
         raise ValidationError({"tags": f"Unknown tag: {unknown[0]}."})
+    if earlier:  # not this form's key: an entry of this patient on this day
+        raise ValidationError(
+            {
+                "entry_date": "You already wrote an entry for this day. Open it to add "
+                "a correction note."
+            }
+        )
     try:
         with transaction.atomic():
-            if MoodJournalEntry.objects.filter(patient=patient, entry_date=entry_date).exists():
-                raise ValidationError(
-                    {
-                        "entry_date": "You already wrote an entry for this day. Open it to add "
-                        "a correction note."
-                    }
-                )
             entry = MoodJournalEntry(
                 patient=patient,
                 entry_date=entry_date,
@@ -441,7 +480,17 @@ def journal_submit(*, patient, by, submission_key, entry_date=None, tags=(), **f
                 submission_key=submission_key,
                 **fields,
             )
-            entry.full_clean()
+            # The fields' own checks only. Left to the database, which refuses them anyway
+            # (IntegrityError, answered below): the patient and the author, rows this request
+            # has read (the author checked as the patient's own user above); the day and the
+            # form key, both read above; the new public id. The check constraints repeat the
+            # fields' validators (0 to 10, 0 to 24 hours), which have just passed. Each of
+            # these is a query of its own in full_clean: 14 of them.
+            entry.full_clean(
+                exclude=["patient", "submitted_by"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
             entry.save()
             if entry.safety_thoughts:
                 alert_raise(

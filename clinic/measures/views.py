@@ -107,7 +107,7 @@ def overdue(request):
 
 @staff_required
 def outcomes(request, public_id):
-    patient = patient_selectors.patient_get_for_user(request.user, public_id)
+    patient = selectors.patient_get_for_user(request.user, public_id)
     data = selectors.outcomes_for_patient(patient)
     enabled = services.measure_settings_for(patient.clinic).enabled_codes()
     today = services.patient_local_date(patient)
@@ -157,12 +157,11 @@ def response_detail(request, public_id):
 def rate(request, public_id, slug):
     """A clinician enters a rating (MADRS, MOAA/S, ...) or a patient's questionnaire with
     or for them."""
-    patient = patient_selectors.patient_get_for_user(request.user, public_id, roles=CLINICIAN_ROLES)
+    patient = selectors.patient_get_for_user(request.user, public_id, roles=CLINICIAN_ROLES)
     instrument = selectors.instrument_for_slug(slug)
     if instrument.code not in services.measure_settings_for(patient.clinic).enabled_codes():
         raise Http404("This instrument is not enabled at this clinic.")
-    course = services.current_course(patient)
-    sessions = list(course.sessions.order_by("-session_number")[:12]) if course else []
+    sessions = selectors.current_course_sessions(patient, limit=12)
     kwargs = {"instrument": instrument, "sessions": sessions}
     if request.method == "POST":
         form = ClinicianRatingForm(request.POST, **kwargs)

@@ -29,8 +29,8 @@ from clinic.measures.forms import (
     ReminderPreferenceForm,
 )
 from clinic.measures.models import Mode
-from clinic.patients import selectors
-from clinic.portal import services
+from clinic.patients import selectors as patient_selectors
+from clinic.portal import selectors, services
 
 JOURNAL_PAGE_SIZE = 30
 
@@ -44,16 +44,17 @@ def portal_home(request):
     patient = selectors.own_patient_record(request.user)
     today = measure_services.patient_local_date(patient)
     journal = list(measures.own_journal_entries(patient)[:7])
+    settings_row = measure_services.measure_settings_for(patient.clinic)
     return render(
         request,
         "portal/home.html",
         {
             "patient": patient,
-            "care_team": selectors.care_team_for_patient(patient),
-            "due": measures.portal_due(patient, today=today),
+            "care_team": patient_selectors.care_team_for_patient(patient),
+            "due": measures.portal_due(patient, today=today, measure_settings=settings_row),
             "today_entry": next((e for e in journal if e.entry_date == today), None),
             "recent_entries": journal,
-            "crisis_resources": _crisis(patient),
+            "crisis_resources": settings_row.crisis_resources,
         },
     )
 
@@ -85,6 +86,7 @@ def journal_new(request):
                     patient=patient,
                     by=request.user,
                     submission_key=form.cleaned_data["submission_key"],
+                    measure_settings=settings_row,
                     **form.service_fields(),
                 )
             except ValidationError as exc:
@@ -102,7 +104,7 @@ def journal_new(request):
     return render(
         request,
         "portal/journal_form.html",
-        {"patient": patient, "form": form, "crisis_resources": _crisis(patient)},
+        {"patient": patient, "form": form, "crisis_resources": settings_row.crisis_resources},
         status=400 if form.errors else 200,
     )
 
@@ -173,8 +175,8 @@ def journal_entry(request, public_id):
 def questionnaire(request, slug):
     patient = selectors.own_patient_record(request.user)
     instrument = measures.instrument_for_slug(slug)
-    enabled = measure_services.measure_settings_for(patient.clinic).enabled_codes()
-    if instrument.rater != "patient" or instrument.code not in enabled:
+    settings_row = measure_services.measure_settings_for(patient.clinic)
+    if instrument.rater != "patient" or instrument.code not in settings_row.enabled_codes():
         raise Http404("No such questionnaire.")
     show_crisis = False
     if request.method == "POST":
@@ -188,6 +190,7 @@ def questionnaire(request, slug):
                     entered_by=request.user,
                     mode=Mode.SELF,
                     submission_key=form.cleaned_data["submission_key"],
+                    measure_settings=settings_row,
                 )
             except measure_services.IncompleteResponse as exc:
                 form.mark_blank_items()
@@ -210,7 +213,7 @@ def questionnaire(request, slug):
             "patient": patient,
             "instrument": instrument,
             "form": form,
-            "crisis_resources": _crisis(patient) if show_crisis else "",
+            "crisis_resources": settings_row.crisis_resources if show_crisis else "",
         },
         status=400 if form.errors else 200,
     )
@@ -236,7 +239,9 @@ def response_detail(request, public_id):
 def progress(request):
     patient = selectors.own_patient_record(request.user)
     outcomes = measures.outcomes_for_patient(patient)
-    responses = Paginator(measures.own_responses(patient), 20).get_page(request.GET.get("page"))
+    # Every response is read for the charts already: the list pages through them, newest
+    # first (as measures.own_responses orders them).
+    responses = Paginator(outcomes["responses"][::-1], 20).get_page(request.GET.get("page"))
     return render(
         request,
         "portal/progress.html",

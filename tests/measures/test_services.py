@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinic.core.models import Addendum, Notification
@@ -426,6 +427,74 @@ def test_staff_cannot_write_a_patients_journal(portal_patient, nurse):
     with pytest.raises(ValidationError, match="Only the patient"):
         write_journal(portal_patient, by=nurse)
     assert not MoodJournalEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("mood", 11), ("energy", 11), ("anxiety", 11), ("sleep_quality", 11),
+     ("sleep_hours", Decimal("24.5")), ("sleep_hours", Decimal("-1"))],
+)  # fmt: skip
+def test_out_of_range_journal_answers_are_refused_beside_their_field(portal_patient, field, value):
+    """The fields' own validators refuse what the check constraints would (the service leaves
+    the constraints to the database)."""
+    with pytest.raises(ValidationError) as refused:
+        write_journal(portal_patient, **{field: value})
+
+    assert field in refused.value.message_dict
+    assert not MoodJournalEntry.objects.exists()
+
+
+def test_a_journal_form_key_of_another_patient_is_refused(portal_patient, other_portal_patient):
+    key = uuid.uuid4()
+    write_journal(other_portal_patient, key=key)
+
+    with pytest.raises(ValidationError, match="already used for another record"):
+        write_journal(portal_patient, key=key)
+    assert not MoodJournalEntry.objects.filter(patient=portal_patient).exists()
+
+
+def test_a_resent_journal_form_returns_its_entry_even_days_later(portal_patient):
+    key = uuid.uuid4()
+    first = write_journal(portal_patient, key=key, entry_date=today_of(portal_patient) - DAY)
+
+    # The same form sent again: the saved entry, whatever the day it now names.
+    again = write_journal(portal_patient, key=key, entry_date=today_of(portal_patient) - 5 * DAY)
+    assert again.pk == first.pk
+
+
+def test_journal_submit_uses_the_measure_settings_it_is_given(portal_patient):
+    settings_row = services.measure_settings_for(portal_patient.clinic)
+    settings_row.journal_tags = ["walking"]
+
+    with CaptureQueriesContext(connection) as queries:
+        entry = write_journal(portal_patient, tags=["walking"], measure_settings=settings_row)
+    assert entry.tags == ["walking"]
+    assert not any("measures_clinicmeasuresettings" in q["sql"] for q in queries.captured_queries)
+    with pytest.raises(ValidationError) as refused:
+        write_journal(
+            portal_patient, entry_date=today_of(portal_patient) - DAY, tags=["walking"]
+        )  # the clinic's own (default) tags
+    assert "tags" in refused.value.message_dict
+
+
+def test_measure_settings_come_with_a_clinic_that_carries_them(clinic, prescriber):
+    from clinic.patients.models import Clinic
+
+    carried = Clinic.objects.select_related("measure_settings").get(pk=clinic.pk)
+    with CaptureQueriesContext(connection) as queries:
+        defaults = services.measure_settings_for(carried)
+    assert len(queries) == 0 and defaults.pk is None  # no row yet: the defaults, unsaved
+    services.measure_settings_update(
+        clinic=carried, by=prescriber, crisis_resources="Call 988.",
+        licensed_instruments=["MADRS"], journal_tags=["walking"],
+    )  # fmt: skip
+    # The clinic that was updated carries the new row; a fresh read agrees.
+    assert services.measure_settings_for(carried).licensed_instruments == ["MADRS"]
+    assert services.measure_settings_for(clinic).crisis_resources == "Call 988."
+    again = Clinic.objects.select_related("measure_settings").get(pk=clinic.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert services.measure_settings_for(again).journal_tags == ["walking"]
+    assert len(queries) == 0
 
 
 # --- safety alerts -------------------------------------------------------------------------

@@ -5,7 +5,10 @@ import datetime
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic.core.models import AccessEvent
 from clinic.measures import services as measures
@@ -16,6 +19,7 @@ from clinic.measures.models import (
     SafetyAlert,
     ScheduleRule,
 )
+from clinic.pathway import session_services as ss
 from clinic.pathway.demo import walk_course
 from tests.pathway.sessions import book, fresh, run_iv_session
 
@@ -98,6 +102,44 @@ def test_the_outcomes_page_says_when_there_is_no_baseline(client, prescriber, po
     client.force_login(prescriber)
     page = client.get(reverse("measures:outcomes", args=[portal_patient.public_id]))
     assert "no baseline in the 30 days before the first dose" in page.content.decode()
+
+
+def test_the_outcomes_page_reads_the_clinics_settings_with_the_patient_and_audits_it(
+    client, prescriber, other_clinician, portal_patient
+):
+    url = reverse("measures:outcomes", args=[portal_patient.public_id])
+    client.force_login(prescriber)
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url)
+    assert page.status_code == 200 and "PHQ-9" in page.content.decode()  # the rateable list
+    assert not any(
+        'FROM "measures_clinicmeasuresettings"' in q["sql"] for q in queries.captured_queries
+    )
+    assert AccessEvent.objects.filter(
+        user=prescriber, object_type="patient", patient=portal_patient, outcome="allowed",
+        object_public_id=portal_patient.public_id,
+    ).count() == 2  # fmt: skip
+    client.force_login(other_clinician)
+    assert client.get(url).status_code == 404
+    assert AccessEvent.objects.filter(
+        user=other_clinician, object_type="patient", patient=portal_patient, outcome="denied",
+        object_public_id=portal_patient.public_id,
+    ).exists()  # fmt: skip
+
+
+def test_the_rating_form_offers_the_current_courses_sessions_newest_first(
+    client, prescriber, nurse, patient
+):
+    first = book(patient.clinic, prescriber, nurse, patient=patient)
+    second = ss.session_schedule(
+        course=first.course, by=nurse, scheduled_at=timezone.now() + datetime.timedelta(days=7),
+        nurse=nurse, prescriber=prescriber,
+    )  # fmt: skip
+    client.force_login(prescriber)
+    form = client.get(reverse("measures:rate", args=[patient.public_id, "moaa-s"]))
+    choices = form.context["form"].fields["session"].choices
+    assert [value for value, _label in choices] == ["", str(second.public_id), str(first.public_id)]
 
 
 def test_a_nurse_rates_moaas_and_a_low_score_raises_an_alert(client, nurse, patient):

@@ -11,6 +11,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic.core.models import AccessEvent, Addendum, Notification
 from clinic.measures import services as measures
@@ -292,6 +293,83 @@ def test_portal_pages_issue_the_same_number_of_queries_at_1_and_365_entries(clie
         counts[days] = len(queries)
     assert counts[1] == counts[365], counts
     assert counts[365] <= 25, counts
+
+
+def _tables_read(queries):
+    return {
+        table
+        for query in queries
+        for table in re.findall(r'FROM "(\w+)"', query["sql"])
+        if query["sql"].lstrip().startswith("SELECT") and "INSERT INTO" not in query["sql"]
+    }
+
+
+@pytest.mark.parametrize("name", PORTAL_PAGES)
+def test_portal_pages_take_the_patient_from_the_request_and_still_audit_it(client, me, name):
+    """The record comes with the request's user (one query for both): the page does not read
+    it again, but writes its audit row as before."""
+    client.get(reverse(name))
+    before = AccessEvent.objects.filter(user=me.user, object_type="own_record").count()
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse(name)).status_code == 200
+    assert "patients_patient" not in _tables_read(queries.captured_queries)
+    events = AccessEvent.objects.filter(user=me.user, object_type="own_record")
+    assert events.count() == before + 1
+    assert events.latest("id").patient == me
+
+
+def test_the_home_page_reads_the_clinics_measure_settings_once(client, me):
+    client.get(reverse("portal:home"))
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("portal:home"))
+    settings_reads = [
+        q for q in queries.captured_queries if 'FROM "measures_clinicmeasuresettings"' in q["sql"]
+    ]
+    assert len(settings_reads) <= 1
+
+
+def test_progress_lists_every_questionnaire_newest_first_twenty_a_page(client, me):
+    start = timezone.now() - datetime.timedelta(days=30)
+    for n in range(21):
+        measures.response_submit(
+            patient=me, instrument_code="GAD-7", answers=[n % 4] * 7, entered_by=me.user,
+            mode="self", submission_key=uuid.uuid4(),
+            completed_at=start + datetime.timedelta(days=n),
+        )  # fmt: skip
+    newest_first = list(
+        InstrumentResponse.objects.filter(patient=me).order_by("-completed_at", "-id")
+    )
+    first = client.get(reverse("portal:progress"))
+    second = client.get(reverse("portal:progress"), {"page": 2})
+    assert [r.public_id for r in first.context["responses"]] == [
+        r.public_id for r in newest_first[:20]
+    ]
+    assert [r.public_id for r in second.context["responses"]] == [newest_first[20].public_id]
+    assert first.context["responses"].paginator.count == 21
+
+
+def test_a_journal_entry_is_saved_in_a_handful_of_queries(client, me):
+    """The journal POST: the entry, its audit rows and the form's key, and only the reads it
+    needs (it issued 31 before: full_clean's unique, foreign-key and check-constraint
+    queries, the settings and the record read twice). At most 14, whatever the request's
+    own overhead comes to."""
+    page = client.get(reverse("portal:journal_new")).content.decode()
+    data = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    data.update(journal_post(me, submission_key=data["submission_key"]))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("portal:journal_new"), data)
+    assert response.status_code == 302 and response.url == reverse("portal:home")
+    assert len(queries) <= 14, [q["sql"][:120] for q in queries.captured_queries]
+    entry = MoodJournalEntry.objects.get(patient=me)
+    assert (entry.mood, entry.energy, entry.anxiety, entry.sleep_hours) == (6, 5, 3, Decimal("7.5"))
+    assert str(entry.submission_key) == data["submission_key"]
+    assert entry.submitted_by == me.user
+    created = AccessEvent.objects.get(user=me.user, action="create")
+    assert (created.object_type, created.object_public_id, created.patient) == (
+        "moodjournalentry",
+        entry.public_id,
+        me,
+    )
 
 
 # --- invitation -------------------------------------------------------------------------------
