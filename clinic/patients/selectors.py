@@ -121,8 +121,13 @@ def patient_search_for_user(user, *, query="", clinic=None, status=None):
 
 
 def own_patient_record(user):
-    """The signed-in patient's own record (404 for anyone without one); audited."""
-    patient = Patient.objects.select_related("clinic").filter(user=user).first()
+    """The signed-in patient's own record (404 for anyone without one); audited. The
+    request's user arrives with its record and clinic (accounts.backends.load_request_user):
+    they are not read again."""
+    if Patient.user.field.remote_field.is_cached(user):  # User.patient_record
+        patient = getattr(user, "patient_record", None)
+    else:
+        patient = Patient.objects.select_related("clinic").filter(user=user).first()
     if patient is None or not user.is_active:
         raise Http404("No patient record is linked to this account.")
     record_access(

@@ -30,7 +30,7 @@ from clinic.measures.forms import (
 )
 from clinic.measures.models import Mode
 from clinic.patients import selectors as patient_selectors
-from clinic.portal import selectors, services
+from clinic.portal import services
 
 JOURNAL_PAGE_SIZE = 30
 
@@ -41,7 +41,7 @@ def _crisis(patient):
 
 @patient_required
 def portal_home(request):
-    patient = selectors.own_patient_record(request.user)
+    patient = patient_selectors.own_patient_record(request.user)
     today = measure_services.patient_local_date(patient)
     journal = list(measures.own_journal_entries(patient)[:7])
     settings_row = measure_services.measure_settings_for(patient.clinic)
@@ -61,7 +61,7 @@ def portal_home(request):
 
 @patient_required
 def support(request):
-    patient = selectors.own_patient_record(request.user)
+    patient = patient_selectors.own_patient_record(request.user)
     return render(
         request, "portal/support.html", {"patient": patient, "crisis_resources": _crisis(patient)}
     )
@@ -72,7 +72,7 @@ def support(request):
 
 @patient_required
 def journal_new(request):
-    patient = selectors.own_patient_record(request.user)
+    patient = patient_selectors.own_patient_record(request.user)
     settings_row = measure_services.measure_settings_for(patient.clinic)
     form_kwargs = {
         "allowed_dates": measure_services.journal_allowed_dates(patient),
@@ -111,7 +111,7 @@ def journal_new(request):
 
 @patient_required
 def journal_history(request):
-    patient = selectors.own_patient_record(request.user)
+    patient = patient_selectors.own_patient_record(request.user)
     page = Paginator(measures.own_journal_entries(patient), JOURNAL_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -173,7 +173,7 @@ def journal_entry(request, public_id):
 
 @patient_required
 def questionnaire(request, slug):
-    patient = selectors.own_patient_record(request.user)
+    patient = patient_selectors.own_patient_record(request.user)
     instrument = measures.instrument_for_slug(slug)
     settings_row = measure_services.measure_settings_for(patient.clinic)
     if instrument.rater != "patient" or instrument.code not in settings_row.enabled_codes():
@@ -237,7 +237,7 @@ def response_detail(request, public_id):
 
 @patient_required
 def progress(request):
-    patient = selectors.own_patient_record(request.user)
+    patient = patient_selectors.own_patient_record(request.user)
     outcomes = measures.outcomes_for_patient(patient)
     # Every response is read for the charts already: the list pages through them, newest
     # first (as measures.own_responses orders them).
@@ -263,7 +263,7 @@ def progress(request):
 
 @patient_required
 def reminders(request):
-    patient = selectors.own_patient_record(request.user)
+    patient = patient_selectors.own_patient_record(request.user)
     preference = measures.reminder_preference_for(patient)
     if request.method == "POST":
         form = ReminderPreferenceForm(request.POST, instance=preference)
