@@ -262,6 +262,17 @@ def reconciliation(lot, date_from=None, date_to=None):
     return result
 
 
+def draw_open_mg(draw):
+    """mg of a draw (read with `used_mg`, as `session_draws` reads it) not yet administered or
+    wasted."""
+    return -draw.mg - draw.used_mg
+
+
+def draws_reconciled(draws):
+    """`draw_is_reconciled` of the session's standing draws already read (`session_draws`)."""
+    return not any(draw_open_mg(draw) > 0 for draw in draws)
+
+
 def open_draws(*, lot=None, session=None):
     """Draws (not reversed) with drug still to be accounted for: drawn - administered -
     wasted > 0."""
@@ -275,7 +286,7 @@ def open_draws(*, lot=None, session=None):
     )
     result = []
     for draw in draws.order_by("id"):
-        open_mg = -draw.mg - draw.used_mg
+        open_mg = draw_open_mg(draw)
         if open_mg > 0:
             open_quantity = open_mg / draw.mg_per_quantity
             if draw.units is not None:

@@ -450,11 +450,8 @@ def _runner_context(request, session, forms=None):
         if session.discharge_checklist is not None:
             answers = _answers(session.discharge_checklist)
             for_status = S.READY_FOR_DISCHARGE if status == S.MONITORING else S.DISCHARGED
-            # `draw_is_reconciled`, from the ledger panel's draws (DISCHARGE_OPEN is within
-            # LEDGER_OPEN): no standing draw with drug still to account for.
-            reconciled = not any(
-                -row.draw.mg - row.draw.used_mg > 0 for row in context["draw_rows"]
-            )
+            # From the ledger panel's draws (DISCHARGE_OPEN is within LEDGER_OPEN).
+            reconciled = ledger_selectors.draws_reconciled(row.draw for row in context["draw_rows"])
             context["discharge_problems"] = ss.discharge_review(
                 session, answers, for_status=for_status, readings=readings,
                 side_effects=side_effects, devices=devices, reconciled=reconciled,
