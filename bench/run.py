@@ -39,13 +39,13 @@ def bench_database_url():
     return urlunparse(base._replace(path=f"/{BENCH_DB}")), base
 
 
-def recreate_database(base):
+def recreate_database(base, name=BENCH_DB):
     import psycopg
 
     admin = urlunparse(base._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def mfa_verified_login(client, user):
@@ -273,7 +273,6 @@ def main():
 
 
 def write_report(results, *, patients, vitals):
-    path = ROOT / "docs" / "performance.md"
     table = "\n".join(
         f"| {r['scenario']} | {r['queries']} | {r['p50_ms']} | {r['p95_ms']} | {r['floor_ms']} "
         f"| {r['ratio']} | {r.get('rows', '')} | {r.get('peak_mb', '')} "
@@ -292,8 +291,14 @@ def write_report(results, *, patients, vitals):
         "|---|---|---|---|---|---|---|---|---|\n"
         f"{table}\n"
     )
+    replace_section(f"## Page benchmark ({patients:,} patients", section)
+
+
+def replace_section(marker, section):
+    """Puts `section` in docs/performance.md in place of the one starting with `marker`
+    (up to the next "## " heading), or at the end."""
+    path = ROOT / "docs" / "performance.md"
     text = path.read_text() if path.exists() else "# Performance\n\n"
-    marker = f"## Page benchmark ({patients:,} patients"
     if marker in text:
         start = text.index(marker)
         end = text.find("\n## ", start + 1)

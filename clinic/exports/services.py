@@ -11,6 +11,7 @@ import csv
 import io
 import zoneinfo
 
+from django.db import transaction
 from django.utils.text import slugify
 
 from clinic.core import audit
@@ -63,23 +64,29 @@ class AuditedCsvExport:
         buffer.write(BYTE_ORDER_MARK)
         writer.writerow(self.kind.headers(tz_name))
         fields = self.kind.fields
-        rows = selectors.export_rows(
-            self.kind, patients=self.patients, start=self.start, end=self.end, tz_name=tz_name
-        )
-        try:
-            for values in rows:
-                writer.writerow(self.kind.row(dict(zip(fields, values, strict=True)), clock))
-                self.rows_sent += 1
-                if buffer.tell() >= FLUSH_AT_CHARS:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-            yield buffer.getvalue()
-            # Reached only when the consumer came back for more after the last chunk.
-            self.finished = True
-        finally:
-            # Frees the server-side cursor now, not when the garbage collector gets to it.
-            rows.close()
+        # Read in a transaction: outside one, PostgreSQL opens the server-side cursor WITH
+        # HOLD, which runs the whole query and keeps its result before the first row comes
+        # back (seconds for a million readings). The transaction only reads; the audit row
+        # is written after it.
+        with transaction.atomic():
+            rows = selectors.export_rows(
+                self.kind, patients=self.patients, start=self.start, end=self.end, tz_name=tz_name
+            )
+            try:
+                for values in rows:
+                    writer.writerow(self.kind.row(dict(zip(fields, values, strict=True)), clock))
+                    self.rows_sent += 1
+                    if buffer.tell() >= FLUSH_AT_CHARS:
+                        yield buffer.getvalue()
+                        buffer.seek(0)
+                        buffer.truncate()
+                yield buffer.getvalue()
+                # Reached only when the consumer came back for more after the last chunk.
+                self.finished = True
+            finally:
+                # Closed inside the transaction that owns the cursor, and now rather than
+                # when the garbage collector gets to it.
+                rows.close()
         self._record()
 
     def close(self):

@@ -10,7 +10,7 @@ import datetime
 import tracemalloc
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from clinic.exports.selectors import CHUNK_SIZE
 from clinic.monitoring.models import VitalReading
@@ -103,3 +103,33 @@ def test_a_vitals_export_of_100k_readings_streams_in_constant_memory(client, wor
     # The bound means something: the file is many times larger than what was ever held.
     assert size > 2 * MEMORY_BOUND_BYTES
     assert count > CHUNK_SIZE
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side cursors: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_the_export_cursor_is_read_inside_a_transaction_so_rows_come_before_the_query_ends(
+    client,
+):
+    """Outside a transaction PostgreSQL declares the cursor WITH HOLD, which runs the whole
+    query and stores its result before the first row is fetched: a million readings would
+    wait seconds for the first byte. Autocommit (no test transaction around it) as in
+    production; the download still finishes and is audited once the read is over."""
+    from django.test.utils import CaptureQueriesContext
+
+    from clinic.core.models import AccessEvent
+    from tests.exports.conftest import ExportWorld
+
+    world = ExportWorld()
+    with transaction.atomic():  # the insert switches a trigger off for its transaction only
+        _insert_readings(world.session(world.course_a, local(DAY, 7)), world.nurse, CHUNK_SIZE + 1)
+    client.force_login(world.admin)
+    with CaptureQueriesContext(connection) as captured:
+        response = download(client, "vitals", DAY, DAY)
+        lines = sum(chunk.count(b"\r\n") for chunk in response.streaming_content)
+        response.close()
+    declared = [q["sql"] for q in captured.captured_queries if "CURSOR" in q["sql"].upper()]
+    assert len(declared) == 1
+    assert "WITH HOLD" not in declared[0].upper()
+    assert lines == CHUNK_SIZE + 2
+    exported = AccessEvent.objects.get(action=AccessEvent.Action.EXPORT)
+    assert f"rows={CHUNK_SIZE + 1}; complete" in exported.detail
