@@ -31,7 +31,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import bench_database_url, machine, mfa_verified_login  # noqa: E402
+from bench.run import (  # noqa: E402
+    bench_database_url,
+    machine,
+    mfa_verified_login,
+    replace_section,
+)
 
 PORT = int(os.environ.get("BENCH_PORT", "8106"))
 WORKERS = 2
@@ -96,10 +101,11 @@ def mixed_scenario():
 
     prescriber = User.objects.get(username="bench-c1-prescriber1")
     nurse = User.objects.get(username="bench-c1-nurse1")
-    clinic_patients = list(
-        Patient.objects.filter(clinic__name="Bench Clinic 1").order_by("id")[:10]
-    )
-    portal = [p for p in clinic_patients if p.user_id][:3]
+    in_clinic = Patient.objects.filter(clinic__name="Bench Clinic 1").order_by("id")
+    clinic_patients = list(in_clinic[:10])
+    portal = list(in_clinic.filter(user__isnull=False).select_related("user")[:3])
+    if len(portal) < 3:
+        raise SystemExit("No portal patients in Bench Clinic 1: seed with bench/run.py first.")
     staff = {prescriber: session_of(prescriber), nurse: session_of(nurse)}
     found = [
         (reverse("clinician_home"), staff[prescriber]),
@@ -145,7 +151,6 @@ def wait_for(url, seconds=60):
 
 
 def write_report(result, *, seconds, connections, scenario_size):
-    path = ROOT / "docs" / "performance.md"
     section = (
         "## Load test\n\n"
         f"Measured {datetime.date.today().isoformat()} on {machine()} by `python bench/load.py "
@@ -161,14 +166,7 @@ def write_report(result, *, seconds, connections, scenario_size):
         f"| {result['p95_ms']} | {result['p99_ms']} "
         f"| {result['non_200'] + result['socket_errors']} |\n"
     )
-    text = path.read_text() if path.exists() else "# Performance\n\n"
-    if "## Load test\n" in text:
-        start = text.index("## Load test\n")
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("\n" + text[end + 1 :] if end != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    replace_section("## Load test\n", section)
 
 
 def main():
