@@ -13,8 +13,23 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from statistics import median
 
-from django.db.models import Case, Count, F, Max, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, NullIf, TruncDate
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateField,
+    DateTimeField,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
 from clinic.accounts.roles import StaffRole
@@ -38,7 +53,7 @@ from clinic.pathway.models import (
     SessionStatus,
     TreatmentCourse,
 )
-from clinic.patients.selectors import clinics_for_user
+from clinic.patients.models import Clinic
 from clinic.reports.forms import EARLIEST_DAY
 from clinic.reports.models import DailyClinicStat, Metric, RollupRun
 
@@ -56,8 +71,41 @@ SERIOUS_EVENTS_SHOWN = 50
 NOT_HELD = (SessionStatus.CANCELLED, SessionStatus.NO_SHOW)
 
 
-def admin_clinics(user):
-    return list(clinics_for_user(user, roles=[StaffRole.ADMIN]).order_by("name", "id"))
+def admin_clinic_ids(user):
+    """The ids of the active clinics `user` administers, from the memberships the user carries
+    (`User.active_memberships`: the request's user arrives with them), not queried again."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return sorted(
+        {
+            clinic_id
+            for role, clinic_id, clinic_active, _tz in user.active_memberships()
+            if clinic_active and role == StaffRole.ADMIN
+        }
+    )
+
+
+def _rollup_runs_for(clinic):
+    """The roll-up builds that cover `clinic` (a Clinic or an OuterRef to one): its own and
+    those of every clinic at once."""
+    return RollupRun.objects.filter(Q(clinic=clinic) | Q(clinic__isnull=True))
+
+
+def admin_clinics(user, *, with_freshness=False):
+    """The active clinics `user` administers, by name. With `with_freshness` each also
+    carries, read in the same query, what `freshness` needs of its roll-up builds: the last
+    day they covered (`rollup_covered_through`) and when the last one finished
+    (`rollup_last_run_at`); both None before the first build."""
+    clinics = Clinic.objects.filter(pk__in=admin_clinic_ids(user), is_active=True)
+    if with_freshness:
+        runs = _rollup_runs_for(OuterRef("pk")).order_by()
+        clinics = clinics.annotate(
+            rollup_covered_through=Subquery(runs.order_by("-end").values("end")[:1]),
+            rollup_last_run_at=Subquery(
+                runs.order_by("-finished_at", "-id").values("finished_at")[:1]
+            ),
+        )
+    return list(clinics.order_by("name", "id"))
 
 
 def clinic_zone(clinic):
@@ -87,10 +135,88 @@ def ack_bucket(seconds):
 # --- the daily aggregate ---------------------------------------------------------------------
 
 
+def _live_rows_query(clinic, since, until):
+    """The clinical rows behind one clinic's daily figures over [since, until), as one
+    UNION ALL of three reads, each what it would be alone (PostgreSQL runs them one after
+    the other): sessions counted by local day, booked route and status; side effects by
+    local day, term and grade; and each critical reading with its acknowledgement time.
+    Columns: kind, day, a, b, n, serious, taken_at, acknowledged_at (unused ones NULL, cast
+    so that every branch names the same types)."""
+    zone = clinic_zone(clinic)
+    no_text = Cast(Value(None), CharField())
+    no_time = Cast(Value(None), DateTimeField())
+    columns = ("kind", "day", "a", "b", "n", "serious", "taken_at_", "acknowledged_at_")
+    sessions = (
+        AdministrationSession.objects.filter(
+            course__patient__clinic=clinic, scheduled_at__gte=since, scheduled_at__lt=until
+        )
+        .order_by()
+        # Before dosing a session has no route of its own: the plan's is the one booked.
+        .annotate(
+            kind=Value(Metric.SESSIONS, output_field=CharField()),
+            day=TruncDate("scheduled_at", tzinfo=zone),
+            a=Coalesce(NullIf("route", Value("")), F("plan__route")),
+            b=F("status"),
+        )
+        .values("kind", "day", "a", "b")
+        .annotate(
+            n=Count("id"),
+            serious=Value(0, output_field=IntegerField()),
+            taken_at_=no_time,
+            acknowledged_at_=no_time,
+        )
+        .values_list(*columns)
+    )
+    side_effects = (
+        SideEffectReport.objects.filter(
+            course__patient__clinic=clinic, onset_at__gte=since, onset_at__lt=until
+        )
+        .order_by()
+        .annotate(
+            kind=Value(Metric.SIDE_EFFECTS, output_field=CharField()),
+            day=TruncDate("onset_at", tzinfo=zone),
+            a=F("term"),
+            b=Cast("grade", CharField()),
+        )
+        .values("kind", "day", "a", "b")
+        .annotate(
+            n=Count("id"),
+            serious=Count("id", filter=Q(serious=True)),
+            taken_at_=no_time,
+            acknowledged_at_=no_time,
+        )
+        .values_list(*columns)
+    )
+    # Latency is worked out in Python rather than in SQL: duration arithmetic differs
+    # between PostgreSQL and SQLite, and critical readings are few.
+    critical = (
+        VitalReading.objects.filter(
+            session__course__patient__clinic=clinic,
+            has_critical=True,
+            entered_in_error=False,
+            taken_at__gte=since,
+            taken_at__lt=until,
+        )
+        .order_by()
+        .annotate(
+            kind=Value(Metric.CRITICAL_VITALS, output_field=CharField()),
+            day=Cast(Value(None), DateField()),
+            a=no_text,
+            b=no_text,
+            n=Value(1, output_field=IntegerField()),
+            serious=Value(0, output_field=IntegerField()),
+            taken_at_=F("taken_at"),
+            acknowledged_at_=F("acknowledgments__acknowledged_at"),
+        )
+        .values_list(*columns)
+    )
+    return sessions.union(side_effects, critical, all=True)
+
+
 def live_daily_rows(clinic, start, end):
     """The figures `DailyClinicStat` stores, computed from the clinical tables for the
     clinic-local days `start`..`end`: {(day, metric, dimension): [count, value_sum, value_max]}.
-    Three queries whatever the range."""
+    One query whatever the range."""
     zone = clinic_zone(clinic)
     since, until = local_bounds(clinic, start, end)
     rows = {}
@@ -102,87 +228,60 @@ def live_daily_rows(clinic, start, end):
             row[1] = (row[1] or 0) + value
             row[2] = value if row[2] is None else max(row[2], value)
 
-    sessions = (
-        AdministrationSession.objects.filter(
-            course__patient__clinic=clinic, scheduled_at__gte=since, scheduled_at__lt=until
-        )
-        # Before dosing a session has no route of its own: the plan's is the one booked.
-        .annotate(
-            day=TruncDate("scheduled_at", tzinfo=zone),
-            booked_route=Coalesce(NullIf("route", Value("")), F("plan__route")),
-        )
-        .values("day", "booked_route", "status")
-        .annotate(n=Count("id"))
-    )
-    for row in sessions:
-        add(row["day"], Metric.SESSIONS, f"{row['booked_route']}:{row['status']}", row["n"])
-
-    side_effects = (
-        SideEffectReport.objects.filter(
-            course__patient__clinic=clinic, onset_at__gte=since, onset_at__lt=until
-        )
-        .annotate(day=TruncDate("onset_at", tzinfo=zone))
-        .values("day", "term", "grade")
-        .annotate(n=Count("id"), serious=Count("id", filter=Q(serious=True)))
-    )
-    for row in side_effects:
-        add(row["day"], Metric.SIDE_EFFECTS, f"{row['term']}:{row['grade']}", row["n"])
-        if row["serious"]:
-            add(row["day"], Metric.SERIOUS_SIDE_EFFECTS, row["term"], row["serious"])
-
-    # Latency is worked out here rather than in SQL: duration arithmetic differs between
-    # PostgreSQL and SQLite, and critical readings are few.
-    critical = VitalReading.objects.filter(
-        session__course__patient__clinic=clinic,
-        has_critical=True,
-        entered_in_error=False,
-        taken_at__gte=since,
-        taken_at__lt=until,
-    ).values_list("taken_at", "acknowledgments__acknowledged_at")
-    for taken_at, acknowledged_at in critical:
-        day = taken_at.astimezone(zone).date()
-        if acknowledged_at is None:
-            add(day, Metric.CRITICAL_VITALS, UNACKNOWLEDGED)
-            continue
-        seconds = max(0, int((acknowledged_at - taken_at).total_seconds()))
-        add(day, Metric.CRITICAL_VITALS, ACKNOWLEDGED, value=seconds)
-        add(day, Metric.ACK_LATENCY, ack_bucket(seconds))
+    for kind, day, a, b, n, serious, taken_at, acknowledged_at in _live_rows_query(
+        clinic, since, until
+    ):
+        if kind == Metric.SESSIONS:
+            add(day, Metric.SESSIONS, f"{a}:{b}", n)
+        elif kind == Metric.SIDE_EFFECTS:
+            add(day, Metric.SIDE_EFFECTS, f"{a}:{b}", n)
+            if serious:
+                add(day, Metric.SERIOUS_SIDE_EFFECTS, a, serious)
+        else:
+            day = taken_at.astimezone(zone).date()
+            if acknowledged_at is None:
+                add(day, Metric.CRITICAL_VITALS, UNACKNOWLEDGED)
+                continue
+            seconds = max(0, int((acknowledged_at - taken_at).total_seconds()))
+            add(day, Metric.CRITICAL_VITALS, ACKNOWLEDGED, value=seconds)
+            add(day, Metric.ACK_LATENCY, ack_bucket(seconds))
     return rows
 
 
 def covered_through(clinic):
     """The last day a finished roll-up build covered for `clinic`, or None."""
-    return RollupRun.objects.filter(Q(clinic=clinic) | Q(clinic__isnull=True)).aggregate(
-        last=Max("end")
-    )["last"]
+    return _rollup_runs_for(clinic).aggregate(last=Max("end"))["last"]
 
 
 def last_run(clinic):
-    return (
-        RollupRun.objects.filter(Q(clinic=clinic) | Q(clinic__isnull=True))
-        .order_by("-finished_at", "-id")
-        .first()
-    )
+    return _rollup_runs_for(clinic).order_by("-finished_at", "-id").first()
 
 
 @dataclass
 class Freshness:
-    last_run: RollupRun | None
+    last_run_at: datetime.datetime | None
     covered_through: datetime.date | None
     live_from: datetime.date
     today: datetime.date
 
 
 def freshness(clinic):
+    """Which days of `clinic` the stored roll-ups answer and which are counted live; from
+    what `admin_clinics(with_freshness=True)` read with the clinic, else queried."""
     today = clinic_today(clinic)
-    through = covered_through(clinic)
+    if hasattr(clinic, "rollup_last_run_at"):
+        through, last_run_at = clinic.rollup_covered_through, clinic.rollup_last_run_at
+    else:
+        through = covered_through(clinic)
+        run = last_run(clinic)
+        last_run_at = run.finished_at if run else None
     # Today is always live: a build during the day has only part of it. Days no build has
     # reached yet (a new clinic, a stopped beat) are live as well, never shown as zero.
     if through is None:
         live_from = EARLIEST_DAY
     else:
         live_from = min(through + datetime.timedelta(days=1), today)
-    return Freshness(last_run(clinic), through, live_from, today)
+    return Freshness(last_run_at, through, live_from, today)
 
 
 def daily_rows(clinic, start, end, fresh):
@@ -342,6 +441,69 @@ def _critical_figures(rows):
     }
 
 
+NOW_COUNTS = ("overdue_follow_ups", "overdue_questionnaires", "open_alerts")
+
+
+class RowCount(Subquery):
+    """The number of rows of a queryset, as a scalar subquery. Naming no outer column, it is
+    computed once per query (PostgreSQL: an InitPlan), with the plan it would have alone."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) counted)"
+    output_field = IntegerField()
+    empty_result_set_value = 0
+
+    def __init__(self, queryset, **extra):
+        super().__init__(queryset.order_by().values("pk"), **extra)
+
+
+def _current_counts(clinic, since, until, today):
+    """How things stand now at `clinic`, in one query of one row: its open courses counted
+    by status (one scan of them, as the count grouped by status was) and, as subqueries each
+    computed once, its critical readings taken in [since, until) that nobody has acknowledged
+    yet and each of `NOW_COUNTS`. Returns ({open status: courses}, unacknowledged readings,
+    {name in NOW_COUNTS: count})."""
+    open_statuses = [s for s in CourseStatus.values if s not in CLOSED_COURSE_STATUSES]
+    unacknowledged = VitalReading.objects.filter(
+        session__course__patient__clinic=clinic,
+        has_critical=True,
+        entered_in_error=False,
+        taken_at__gte=since,
+        taken_at__lt=until,
+        acknowledgments__isnull=True,
+    )
+    follow_ups = FollowUp.objects.filter(
+        course__patient__clinic=clinic, status=FollowUpStatus.SCHEDULED, due_on__lt=today
+    )
+    questionnaires = MeasureDue.objects.filter(
+        patient__clinic=clinic, status=DueStatus.OPEN, due_on__lt=today
+    )
+    alerts = SafetyAlert.objects.filter(patient__clinic=clinic, status=SafetyAlert.Status.OPEN)
+    by_status = {
+        f"courses_{status}": Count("pk", filter=Q(status=status)) for status in open_statuses
+    }
+    others = {
+        "unacknowledged": RowCount(unacknowledged),
+        "overdue_follow_ups": RowCount(follow_ups),
+        "overdue_questionnaires": RowCount(questionnaires),
+        "open_alerts": RowCount(alerts),
+    }
+    row = (
+        TreatmentCourse.objects.filter(patient__clinic=clinic)
+        .exclude(status__in=CLOSED_COURSE_STATUSES)
+        .order_by()
+        # Grouped by a constant, that is not at all: one row, even with no open course.
+        .annotate(whole_clinic=Value(1))
+        .values("whole_clinic")
+        .annotate(**by_status, **others)
+        .get()
+    )
+    return (
+        {status: row[f"courses_{status}"] for status in open_statuses},
+        row["unacknowledged"],
+        {name: row[name] for name in NOW_COUNTS},
+    )
+
+
 def dashboard(user, clinic, start, end):
     fresh = freshness(clinic)
     rows = daily_rows(clinic, start, end, fresh)
@@ -349,14 +511,6 @@ def dashboard(user, clinic, start, end):
     side_effect_rows, side_effect_totals = _side_effect_figures(rows)
     critical = _critical_figures(rows)
     since, until = local_bounds(clinic, start, end)
-    critical["unacknowledged_now"] = VitalReading.objects.filter(
-        session__course__patient__clinic=clinic,
-        has_critical=True,
-        entered_in_error=False,
-        taken_at__gte=since,
-        taken_at__lt=until,
-        acknowledgments__isnull=True,
-    ).count()
     serious_events = list(
         SideEffectReport.objects.filter(
             course__patient__clinic=clinic, serious=True, onset_at__gte=since, onset_at__lt=until
@@ -364,29 +518,14 @@ def dashboard(user, clinic, start, end):
         .select_related("course__patient", "session")
         .order_by("-onset_at", "-id")[:SERIOUS_EVENTS_SHOWN]
     )
-    today = fresh.today
-    status_labels = dict(CourseStatus.choices)
+    open_courses, critical["unacknowledged_now"], now = _current_counts(
+        clinic, since, until, fresh.today
+    )
     courses_by_status = [
-        {"status": row["status"], "label": status_labels[row["status"]], "count": row["n"]}
-        for row in TreatmentCourse.objects.filter(patient__clinic=clinic)
-        .exclude(status__in=CLOSED_COURSE_STATUSES)
-        .values("status")
-        .annotate(n=Count("id"))
-        .order_by("status")
+        {"status": status, "label": label, "count": open_courses[status]}
+        for status, label in CourseStatus.choices
+        if open_courses.get(status)
     ]
-    order = list(CourseStatus.values)
-    courses_by_status.sort(key=lambda row: order.index(row["status"]))
-    now = {
-        "overdue_follow_ups": FollowUp.objects.filter(
-            course__patient__clinic=clinic, status=FollowUpStatus.SCHEDULED, due_on__lt=today
-        ).count(),
-        "overdue_questionnaires": MeasureDue.objects.filter(
-            patient__clinic=clinic, status=DueStatus.OPEN, due_on__lt=today
-        ).count(),
-        "open_alerts": SafetyAlert.objects.filter(
-            patient__clinic=clinic, status=SafetyAlert.Status.OPEN
-        ).count(),
-    }
     record_access(
         user=user,
         action=AccessEvent.Action.LIST,
@@ -637,49 +776,42 @@ class LotReconciliation:
         return self.balance_differs or self.count_differs or self.witnessed_wastes < self.wastes
 
 
-def _quantity(row, lot):
-    value = row["units"] if lot.is_device else row["ml"]
-    return Decimal(value or 0)
-
-
 def controlled_substances(user, clinic, start, end):
-    """Per-lot reconciliation of the clinic's lots over the range, in five queries whatever
+    """Per-lot reconciliation of the clinic's lots over the range, in four queries whatever
     the number of lots or ledger rows (the ledger's own `reconciliation` is per lot)."""
     since, until = local_bounds(clinic, start, end)
-    lots = {lot.pk: lot for lot in ledger_selectors.lots_for_user(user, clinic=clinic)}
+    lots = {lot.pk: lot for lot in ledger_selectors.clinic_lots_for_user(user, clinic)}
     clinic_entries = LedgerEntry.objects.filter(lot__clinic=clinic)
     # Reversals count against the type they reverse, as in the ledger's reconciliation.
     kind = Case(
         When(entry_type=EntryType.REVERSAL, then=F("reverses__entry_type")),
         default=F("entry_type"),
     )
-    in_range = (
-        clinic_entries.filter(event_at__gte=since, event_at__lt=until)
-        .annotate(kind=kind)
+    # One pass over the clinic's ledger rows, grouped by lot and kind: what moved in the
+    # range, and the balance-changing sums before it, up to its end and altogether (added up
+    # over the kinds below). One scan and one join where two queries each made their own.
+    in_range = Q(event_at__gte=since, event_at__lt=until)
+    changes = ledger_selectors._changes_balance_q()
+    balance_sums = {
+        f"{name}_{amount}": Sum(amount, filter=changes & condition)
+        for name, condition in (
+            ("opening", Q(event_at__lt=since)),
+            ("closing", Q(event_at__lt=until)),
+            ("all", Q()),
+        )
+        for amount in ("ml", "units", "mg")
+    }
+    rows = (
+        clinic_entries.annotate(kind=kind)
         .values("lot_id", "kind")
         .annotate(
-            ml=Sum("ml"),
-            units=Sum("units"),
-            mg=Sum("mg"),
-            n=Count("id"),
-            witnessed=Count("id", filter=Q(witness__isnull=False)),
-            late=Count("id", filter=Q(recorded_at__gt=F("event_at") + LATE_AFTER)),
-        )
-    )
-    changes = ledger_selectors._changes_balance_q()
-    balances = (
-        clinic_entries.filter(changes)
-        .values("lot_id")
-        .annotate(
-            opening_ml=Sum("ml", filter=Q(event_at__lt=since)),
-            opening_units=Sum("units", filter=Q(event_at__lt=since)),
-            opening_mg=Sum("mg", filter=Q(event_at__lt=since)),
-            closing_ml=Sum("ml", filter=Q(event_at__lt=until)),
-            closing_units=Sum("units", filter=Q(event_at__lt=until)),
-            closing_mg=Sum("mg", filter=Q(event_at__lt=until)),
-            all_ml=Sum("ml"),
-            all_units=Sum("units"),
-            all_mg=Sum("mg"),
+            range_ml=Sum("ml", filter=in_range),
+            range_units=Sum("units", filter=in_range),
+            range_mg=Sum("mg", filter=in_range),
+            n=Count("id", filter=in_range),
+            witnessed=Count("id", filter=in_range & Q(witness__isnull=False)),
+            late=Count("id", filter=in_range & Q(recorded_at__gt=F("event_at") + LATE_AFTER)),
+            **balance_sums,
         )
     )
     results = {}
@@ -691,30 +823,34 @@ def controlled_substances(user, clinic, start, end):
             )
         return results[lot_id]
 
-    for row in balances:
+    balances = defaultdict(Counter)
+    for row in rows:
         if row["lot_id"] not in lots:
             continue
         lot = lots[row["lot_id"]]
         result = result_for(lot.pk)
-        for name in ("opening", "closing", "all"):
-            quantity = row[f"{name}_units"] if lot.is_device else row[f"{name}_ml"]
-            totals = Totals(Decimal(quantity or 0), Decimal(row[f"{name}_mg"] or 0))
-            setattr(result, "expected_now" if name == "all" else name, totals)
-    for row in in_range:
-        if row["lot_id"] not in lots:
+        balances[lot.pk].update({name: Decimal(row[name] or 0) for name in balance_sums})
+        if not row["n"]:
             continue
-        lot = lots[row["lot_id"]]
-        result = result_for(lot.pk)
         result.entries += row["n"]
         result.late += row["late"]
         if row["kind"] == EntryType.COUNT:
             continue
         bucket = ledger_selectors._BUCKET[row["kind"]]
         sign = -1 if bucket in ledger_selectors._OUTFLOW else 1
-        getattr(result, bucket).add(sign * _quantity(row, lot), sign * Decimal(row["mg"] or 0))
+        quantity = row["range_units"] if lot.is_device else row["range_ml"]
+        getattr(result, bucket).add(
+            sign * Decimal(quantity or 0), sign * Decimal(row["range_mg"] or 0)
+        )
         if row["kind"] == EntryType.WASTE:
             result.wastes += row["n"]
             result.witnessed_wastes += row["witnessed"]
+    for lot_id, sums in balances.items():
+        lot, result = lots[lot_id], results[lot_id]
+        for name in ("opening", "closing", "all"):
+            quantity = sums[f"{name}_units"] if lot.is_device else sums[f"{name}_ml"]
+            totals = Totals(Decimal(quantity), Decimal(sums[f"{name}_mg"]))
+            setattr(result, "expected_now" if name == "all" else name, totals)
     last_counts = (
         clinic_entries.filter(entry_type=EntryType.COUNT, event_at__lt=until)
         .order_by("lot_id", "-event_at", "-id")
@@ -724,13 +860,16 @@ def controlled_substances(user, clinic, start, end):
         if lot_id in results and results[lot_id].last_count_at is None:
             results[lot_id].last_count_at = event_at
             results[lot_id].last_count_discrepancy_mg = discrepancy_mg
-    draws = (
+    # The standing draws with drug still to account for (`ledger_selectors.draw_open_mg`
+    # above 0: a draw's mg is negative), picked out by the database, not sent over to be.
+    open_draws = (
         clinic_entries.filter(entry_type=EntryType.DRAW, reversed_by__isnull=True)
         .annotate(used_mg=Coalesce(Sum("uses__mg"), ZERO))
-        .values_list("lot_id", "mg", "used_mg")
+        .filter(mg__lt=-F("used_mg"))
+        .values_list("lot_id", flat=True)
     )
-    for lot_id, mg, used_mg in draws:
-        if lot_id in results and -mg - used_mg > 0:
+    for lot_id in open_draws:
+        if lot_id in results:
             results[lot_id].open_draws += 1
     # Lots with nothing in the range and nothing in stock at its start stay off the report.
     shown = [result for result in results.values() if result.entries or result.opening.mg]

@@ -11,9 +11,10 @@ from clinic.reports import selectors
 from clinic.reports.forms import ReportRangeForm, preset_ranges
 
 
-def _report_scope(request, object_type):
-    """The clinic (one the user administers: ?clinic=, else their first) and the range."""
-    clinics = selectors.admin_clinics(request.user)
+def _report_scope(request, object_type, *, with_freshness=False):
+    """The clinic (one the user administers: ?clinic=, else their first) and the range; with
+    `with_freshness`, the clinics carry their roll-up freshness (`selectors.admin_clinics`)."""
+    clinics = selectors.admin_clinics(request.user, with_freshness=with_freshness)
     refuse_unknown_clinic(
         request.user,
         request.GET.get("clinic"),
@@ -56,7 +57,7 @@ def _report_scope(request, object_type):
 
 @clinic_admin_required
 def dashboard(request):
-    context = _report_scope(request, "report_dashboard")
+    context = _report_scope(request, "report_dashboard", with_freshness=True)
     context["report"] = selectors.dashboard(
         request.user, context["clinic"], context["start"], context["end"]
     )

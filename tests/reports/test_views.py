@@ -274,6 +274,29 @@ def test_reconciliation_of_an_empty_and_a_one_day_range(
     assert {r.lot.lot_number for r in response.context["report"]["lots"]} == {"RPT1", "RPT2"}
 
 
+def test_reconciliation_carries_the_balance_into_a_later_range_and_counts_open_draws(
+    admin_client, clinic, prescriber, nurse, ledger_history, today
+):
+    lot, other = ledger_history
+    session = book_session(clinic, prescriber, nurse)
+    draw = ledger_services.draw_for_session(lot=lot, session=session, ml=D("0.50"), actor=nurse)
+    ledger_services.administer(draw=draw, ml=D("0.20"), actor=nurse)  # 0.30 mL not accounted for
+    start, end = today + DAY, today + 7 * DAY
+    response = get(admin_client, "controlled_substances", start=start.isoformat(),
+                   end=end.isoformat())  # fmt: skip
+    by_lot = {r.lot.lot_number: r for r in response.context["report"]["lots"]}
+    assert set(by_lot) == {"RPT1", "RPT2"}  # nothing moved in the range, but both hold stock
+    for each in (lot, other):
+        each.refresh_from_db()
+        mine = by_lot[each.lot_number]
+        ledger = ledger_selectors.reconciliation(each, start, end)
+        assert mine.entries == 0 and mine.opening.mg > 0
+        assert mine.opening == mine.closing == ledger.opening == ledger.closing
+        assert mine.expected_now.mg == each.balance_mg and not mine.balance_differs
+    assert (by_lot["RPT1"].open_draws, by_lot["RPT2"].open_draws) == (1, 0)
+    assert "1 draw not yet accounted for" in response.content.decode()
+
+
 # --- range form, access ------------------------------------------------------------------------
 
 
