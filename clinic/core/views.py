@@ -2,7 +2,6 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
@@ -12,9 +11,7 @@ from clinic.core.forms import choose_listed
 from clinic.core.models import AccessEvent
 from clinic.measures import selectors as measure_selectors
 from clinic.pathway import selectors as pathway_selectors
-from clinic.pathway import session_selectors
 from clinic.patients import selectors
-from clinic.patients.models import Patient
 
 OVERDUE_ON_HOME = 10
 
@@ -34,55 +31,70 @@ def home(request):
 
 @clinician_required
 def clinician_home(request):
-    clinics = selectors.clinics_for_user(request.user, roles=CLINICIAN_ROLES).annotate(
-        active_patients=Count("patients", filter=Q(patients__status=Patient.Status.ACTIVE))
+    """Today's work of a clinician. The lists read the clinic ids the request's user carries
+    (its loaded memberships): one query each, the counts with the clinics in one more."""
+    user = request.user
+    clinics, totals = selectors.clinics_with_totals(
+        user,
+        roles=CLINICIAN_ROLES,
+        totals={
+            "overdue_follow_ups": pathway_selectors.overdue_follow_ups_query(user),
+            "open_alerts": measure_selectors.open_alerts_query(user),
+            "overdue_measures": measure_selectors.overdue_measures_query(user),
+        },
     )
-    overdue = pathway_selectors.overdue_follow_ups_for_user(request.user)
     return render(
         request,
         "core/clinician_home.html",
         {
             "today": timezone.localdate(),
             "clinics": clinics,
-            "my_patients": selectors.my_care_team_patients(request.user),
-            "recent_patients": selectors.recently_viewed_patients(request.user),
-            "awaiting_signature": pathway_selectors.awaiting_signature_for_user(request.user),
-            "overdue_follow_ups": list(overdue[:OVERDUE_ON_HOME]),
-            "overdue_count": overdue.count(),
-            "todays_sessions": list(session_selectors.sessions_on_day_for_user(request.user)),
-            "open_alerts": measure_selectors.open_alert_count(request.user),
-            "overdue_measures": measure_selectors.overdue_count_for_user(request.user),
+            "my_patients": selectors.care_team_patients_for_home(user),
+            "recent_patients": selectors.recently_viewed_for_home(user),
+            "awaiting_signature": pathway_selectors.awaiting_signature_for_home(user),
+            "overdue_follow_ups": pathway_selectors.overdue_follow_ups_for_home(
+                user, limit=OVERDUE_ON_HOME
+            ),
+            "overdue_count": totals["overdue_follow_ups"],
+            "todays_sessions": pathway_selectors.sessions_on_day_for_home(user),
+            "open_alerts": totals["open_alerts"],
+            "overdue_measures": totals["overdue_measures"],
         },
     )
 
 
+class CountedPaginator(Paginator):
+    """A paginator given its object count, read with other figures, instead of counting."""
+
+    def __init__(self, object_list, per_page, *, count, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.count = count
+
+
 @clinic_admin_required
 def clinic_admin_home(request):
-    clinics = list(selectors.clinics_for_user(request.user, roles=[StaffRole.ADMIN]))
+    clinics = list(selectors.clinics_for_user_by_ids(request.user, roles=[StaffRole.ADMIN]))
     clinic = choose_listed(clinics, request.GET.get("clinic"))
-    patient_counts = {
-        row["status"]: row["n"]
-        for row in Patient.objects.filter(clinic=clinic).values("status").annotate(n=Count("id"))
-    }
+    summary = selectors.clinic_admin_summary(
+        clinic, since=timezone.now() - timezone.timedelta(days=7)
+    )
     events = (
         AccessEvent.objects.filter(clinic=clinic)
         .select_related("user", "patient")
         .order_by("-occurred_at", "-id")
     )
+    paginator = CountedPaginator(events, 15, count=summary["access_events"])
     return render(
         request,
         "core/clinic_admin_home.html",
         {
             "clinic": clinic,
             "clinics": clinics,
-            "patient_counts": patient_counts,
-            "portal_accounts": Patient.objects.filter(clinic=clinic, user__isnull=False).count(),
+            "patient_counts": summary["patient_counts"],
+            "portal_accounts": summary["portal_accounts"],
             "memberships": selectors.staff_memberships_for_clinic(clinic),
-            "events": Paginator(events, 15).get_page(request.GET.get("page")),
+            "events": paginator.get_page(request.GET.get("page")),
             "events_querystring": urlencode({"clinic": clinic.public_id}),
-            "denied_last_7_days": events.filter(
-                outcome=AccessEvent.Outcome.DENIED,
-                occurred_at__gte=timezone.now() - timezone.timedelta(days=7),
-            ).count(),
+            "denied_last_7_days": summary["denied_since"],
         },
     )

@@ -5,12 +5,15 @@ record. Every lookup by public id is audited, allowed or not.
 """
 
 import datetime
+import uuid
 from decimal import Decimal
 from statistics import mean
 from zoneinfo import ZoneInfo
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q, Subquery
+from django.db import connection
+from django.db.models import JSONField, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
@@ -33,7 +36,13 @@ from clinic.measures.services import (
     measure_settings_for,
     patient_local_date,
 )
-from clinic.patients.selectors import clinics_for_user, patients_visible_to
+from clinic.patients.models import Patient
+from clinic.patients.selectors import (
+    clinics_for_user,
+    memberships_of,
+    patients_visible_to,
+    visible_patient_q,
+)
 
 JOURNAL_CHART_DAYS = 90
 BASELINE_MAX_AGE_DAYS = 30  # DOMAIN §7.4 (default; confirm clinically)
@@ -107,6 +116,61 @@ def patient_get_for_user(user, public_id, *, roles=STAFF_ROLES):
     )
 
 
+# The patient's open safety alerts as a JSON array, a correlated subquery of the patient's
+# query: fixed SQL per vendor (as accounts.backends reads the memberships).
+OPEN_ALERTS_SQL = {
+    "postgresql": (
+        "(SELECT JSONB_AGG(JSONB_BUILD_OBJECT('public_id', a.public_id, 'reason', a.reason, "
+        "'raised_at', a.raised_at) ORDER BY a.raised_at DESC, a.id DESC) "
+        "FROM measures_safetyalert a "
+        "WHERE a.patient_id = patients_patient.id AND a.status = %s)"
+    ),
+    "sqlite": (
+        "(SELECT JSON_GROUP_ARRAY(JSON_OBJECT('public_id', a.public_id, 'reason', a.reason, "
+        "'raised_at', a.raised_at)) FROM measures_safetyalert a "
+        "WHERE a.patient_id = patients_patient.id AND a.status = %s)"
+    ),
+}
+
+
+def patient_outcomes_get_for_user(user, public_id):
+    """`patient_get_for_user` (staff roles, audited either way) for the outcomes page, in one
+    query scoped by the clinic ids the user carries (`visible_patient_q`), with the
+    patient's open safety alerts read in the same query: (patient, alerts), the alerts
+    newest first, each a dict of its public_id, reason and raised_at."""
+    rows = RawSQL(  # noqa: S611 # nosec B611 - fixed SQL, the status a parameter
+        OPEN_ALERTS_SQL[connection.vendor], (SafetyAlert.Status.OPEN,), output_field=JSONField()
+    )
+    patient = scoped_get_or_404(
+        Patient.objects.filter(visible_patient_q(user))
+        .select_related("clinic__measure_settings", "user")
+        .annotate(open_alert_rows=rows),
+        user=user,
+        public_id=public_id,
+        object_type="patient",
+        patient_of=lambda patient: patient,
+    )
+    alerts = [
+        {
+            "public_id": uuid.UUID(row["public_id"]),
+            "reason": row["reason"],
+            "raised_at": _json_datetime(row["raised_at"]),
+        }
+        # PostgreSQL's aggregate of no rows is NULL, SQLite's an empty array.
+        for row in patient.open_alert_rows or []
+    ]
+    del patient.open_alert_rows
+    alerts.sort(key=lambda alert: alert["raised_at"], reverse=True)
+    return patient, alerts
+
+
+def _json_datetime(value):
+    """A datetime as a JSON aggregate gives it: PostgreSQL's ISO text with its offset,
+    SQLite's stored text (UTC, without one)."""
+    moment = datetime.datetime.fromisoformat(value)
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=datetime.UTC)
+
+
 def response_get_for_user(user, public_id):
     return scoped_get_or_404(
         InstrumentResponse.objects.filter(
@@ -150,6 +214,32 @@ def overdue_count_for_user(user, *, today=None):
     return _overdue(user, today).count()
 
 
+def open_alerts_query(user):
+    """The open alerts `open_alert_count` counts, scoped by the clinic ids the user carries
+    (`patients.selectors.visible_patient_q`) instead of a subquery through memberships."""
+    return SafetyAlert.objects.filter(
+        visible_patient_q(user, through="patient__"), status=SafetyAlert.Status.OPEN
+    ).order_by()
+
+
+def overdue_measures_query(user):
+    """The open occasions `overdue_count_for_user` counts (past their date in each clinic's
+    own calendar), scoped by the clinics and time zones the user's memberships carry."""
+    now = timezone.now()
+    local_today = {}
+    for role, clinic_id, clinic_active, tz in memberships_of(user):
+        if clinic_active and role in CLINICIAN_ROLES:
+            local_today[clinic_id] = now.astimezone(ZoneInfo(tz)).date()
+    past_due = Q(pk__in=[])
+    for clinic_id, today in local_today.items():
+        past_due |= Q(patient__clinic_id=clinic_id, due_on__lt=today)
+    return MeasureDue.objects.filter(
+        past_due,
+        visible_patient_q(user, roles=CLINICIAN_ROLES, through="patient__"),
+        status=DueStatus.OPEN,
+    ).order_by()
+
+
 def current_course_sessions(patient, *, limit):
     """The last `limit` sessions of the patient's current course (`services.current_course`),
     newest first, each with its course: one query."""
@@ -179,23 +269,43 @@ def baseline_for(responses, first_dose_at):
     return before[-1] if before else None
 
 
-def outcomes_for_patient(patient):
+def outcomes_for_patient(patient, *, sessions=None, journal=True):
     """Per-instrument series with bands, baseline, latest, response and remission; the
     treatment sessions and the mood journal, for the outcomes charts; every response, oldest
-    first (`responses`). Constant queries."""
+    first (`responses`). Constant queries.
+
+    `sessions`: every treatment session of the patient (AdministrationSession objects, in
+    any order), when the caller has read them already: the dosed ones are taken from them
+    rather than read again. `journal=False`, for a page that shows no journal: the journal
+    is not read (`journal` and `journal_flags` are None)."""
     from clinic.pathway.models import AdministrationSession
     from clinic.pathway.models.session import DOSED_SESSION_STATUSES
 
     responses = list(
         InstrumentResponse.objects.filter(patient=patient).order_by("completed_at", "id")
     )
-    sessions = list(
-        AdministrationSession.objects.filter(
-            course__patient=patient, status__in=DOSED_SESSION_STATUSES
+    if sessions is None:
+        sessions = list(
+            AdministrationSession.objects.filter(
+                course__patient=patient, status__in=DOSED_SESSION_STATUSES
+            )
+            .order_by("dose_started_at")
+            .values("session_number", "dose_started_at", "public_id")
         )
-        .order_by("dose_started_at")
-        .values("session_number", "dose_started_at", "public_id")
-    )
+    else:
+        # As the query orders them: by the dose's start, a session without one last.
+        sessions = sorted(
+            (
+                {
+                    "session_number": s.session_number,
+                    "dose_started_at": s.dose_started_at,
+                    "public_id": s.public_id,
+                }
+                for s in sessions
+                if s.status in DOSED_SESSION_STATUSES
+            ),
+            key=lambda s: (s["dose_started_at"] is None, s["dose_started_at"]),
+        )
     first_dose_at = sessions[0]["dose_started_at"] if sessions else None
     by_code = {}
     for response in responses:
@@ -232,7 +342,7 @@ def outcomes_for_patient(patient):
                 },
             }
         )
-    journal = journal_series(patient, days=JOURNAL_CHART_DAYS)
+    journal_days = journal_series(patient, days=JOURNAL_CHART_DAYS) if journal else None
     return {
         "responses": responses,
         "series": series,
@@ -241,8 +351,8 @@ def outcomes_for_patient(patient):
             for s in sessions
             if s["dose_started_at"]
         ],
-        "journal": journal,
-        "journal_flags": journal_flags(journal),
+        "journal": journal_days,
+        "journal_flags": journal_flags(journal_days) if journal else None,
         "first_dose_at": first_dose_at,
     }
 

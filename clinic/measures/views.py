@@ -107,7 +107,7 @@ def overdue(request):
 
 @staff_required
 def outcomes(request, public_id):
-    patient = selectors.patient_get_for_user(request.user, public_id)
+    patient, open_alerts = selectors.patient_outcomes_get_for_user(request.user, public_id)
     data = selectors.outcomes_for_patient(patient)
     enabled = services.measure_settings_for(patient.clinic).enabled_codes()
     today = services.patient_local_date(patient)
@@ -118,9 +118,7 @@ def outcomes(request, public_id):
             "patient": patient,
             "outcomes": data,
             "seven_day_mean": selectors.seven_day_mean(data["journal"], today),
-            "open_alerts": list(
-                patient.safety_alerts.filter(status=SafetyAlert.Status.OPEN).order_by("-raised_at")
-            ),
+            "open_alerts": open_alerts,
             "due": list(
                 patient.measures_due.filter(status="open")
                 .order_by("due_on")

@@ -4,7 +4,7 @@ access-checked selector, and the reading schedule a session runner shows."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
+from django.db.models import FilteredRelation, Prefetch
 from django.utils import timezone
 
 from clinic.monitoring.limits import Vital
@@ -26,6 +26,20 @@ def readings_for_session(session):
             )
         )
     ).order_by("taken_at", "id")  # fmt: skip
+
+
+def readings_with_acknowledgment(session):
+    """`readings_for_session` in one query, as a list: each reading's acknowledgment (a
+    reading has one at most, `one_acknowledgment_per_reading`) and who gave it come by a
+    join, on `reading.acknowledgment` (None when there is none)."""
+    readings = list(
+        session.readings.annotate(ack=FilteredRelation("acknowledgments"))
+        .select_related("entered_by", "ack__acknowledged_by")
+        .order_by("taken_at", "id")
+    )
+    for reading in readings:
+        reading.acknowledgment = getattr(reading, "ack", None)
+    return readings
 
 
 def side_effects_for_session(session):

@@ -4,17 +4,23 @@ Every lookup by public id scopes by the user's clinics (through the patients the
 answers 404 for anything else, and writes an `AccessEvent` either way.
 """
 
+import datetime
+
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Prefetch
+from django.db import connection
+from django.db.models import CharField, F, IntegerField, Prefetch, Q, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES, StaffRole
 from clinic.core.lookups import scoped_get_or_404 as _get_or_404
 from clinic.core.models import Addendum
+from clinic.pathway import json_rows
 from clinic.pathway.models import (
     CLOSED_COURSE_STATUSES,
     ELIGIBLE_DECISIONS,
+    AdministrationSession,
     Assessment,
     ChecklistAnswer,
     ChecklistTemplate,
@@ -28,7 +34,7 @@ from clinic.pathway.models import (
     TreatmentCourse,
     TreatmentPlan,
 )
-from clinic.patients.selectors import patients_visible_to
+from clinic.patients.selectors import memberships_of, patients_visible_to, visible_patient_q
 
 
 def courses_visible_to(user, roles=STAFF_ROLES):
@@ -47,23 +53,58 @@ def course_get_for_user(user, public_id, roles=STAFF_ROLES):
     )
 
 
+# The course page's status history and session list, read with the course (json_rows): the
+# fields the page shows, and of the status changes who made them.
+COURSE_STATUS_CHANGES_SQL = json_rows.json_rows_sql(
+    {
+        "id": "c.id",
+        "course_id": "c.course_id",
+        "from_status": "c.from_status",
+        "to_status": "c.to_status",
+        "changed_at": "c.changed_at",
+        "reason": "c.reason",
+        "changed_by_id": "c.changed_by_id",
+        "changed_by__id": "u.id",
+        "changed_by__username": "u.username",
+        "changed_by__first_name": "u.first_name",
+        "changed_by__last_name": "u.last_name",
+        "changed_by__credentials": "u.credentials",
+    },
+    "FROM pathway_coursestatuschange c JOIN accounts_user u ON u.id = c.changed_by_id "
+    "WHERE c.course_id = pathway_treatmentcourse.id",
+)
+COURSE_SESSIONS_SQL = json_rows.json_rows_sql(
+    {
+        "id": "s.id",
+        "public_id": "s.public_id",
+        "course_id": "s.course_id",
+        "session_number": "s.session_number",
+        "scheduled_at": "s.scheduled_at",
+        "dose_mg": "s.dose_mg",
+        "status": "s.status",
+    },
+    "FROM pathway_administrationsession s WHERE s.course_id = pathway_treatmentcourse.id",
+)
+
+
 def course_get_with_steps_for_user(user, public_id, roles=STAFF_ROLES):
     """`course_get_for_user` (same scope, 404 and audit) with the course's steps read once
-    for the course page: the consultation joined to the course, then one query each for
-    the status changes, assessments, plans and follow-ups (with the people they name).
-    The reads below (`course_consultation`, `course_plans`, ...) use them, so the page, its
-    next step and its guards read nothing again."""
+    for the course page, scoped by the clinic ids the user carries: the consultation joined
+    to the course and its status changes and sessions in the same query, then one query
+    each for the assessments, plans and follow-ups (with the people they name). The reads
+    below (`course_consultation`, `course_plans`, ...) and
+    `session_selectors.course_sessions` use them, so the page, its next step and its
+    guards read nothing again."""
     queryset = (
-        courses_visible_to(user, roles)
+        TreatmentCourse.objects.filter(visible_patient_q(user, roles=roles, through="patient__"))
         .select_related(
             "patient", "patient__clinic", "consultation__author", "consultation__signed_by"
         )
+        .annotate(
+            status_change_rows=json_rows.json_rows(COURSE_STATUS_CHANGES_SQL),
+            session_rows=json_rows.json_rows(COURSE_SESSIONS_SQL),
+        )
         .prefetch_related(
-            Prefetch(
-                "status_changes",
-                queryset=CourseStatusChange.objects.select_related("changed_by"),
-                to_attr="loaded_status_changes",
-            ),
             Prefetch(
                 "assessments",
                 queryset=Assessment.objects.select_related("author", "signed_by"),
@@ -71,7 +112,11 @@ def course_get_with_steps_for_user(user, public_id, roles=STAFF_ROLES):
             ),
             Prefetch(
                 "plans",
-                queryset=TreatmentPlan.objects.select_related("author", "signed_by"),
+                # By version, newest first (TreatmentPlan's ordering, without its join back
+                # to the course).
+                queryset=TreatmentPlan.objects.select_related("author", "signed_by").order_by(
+                    "-version"
+                ),
                 to_attr="loaded_plans",
             ),
             Prefetch(
@@ -94,6 +139,17 @@ def course_get_with_steps_for_user(user, public_id, roles=STAFF_ROLES):
         course.loaded_consultation = course.consultation
     except ObjectDoesNotExist:
         course.loaded_consultation = None
+    user_model = CourseStatusChange._meta.get_field("changed_by").related_model
+    changes = json_rows.instances(
+        CourseStatusChange, course.status_change_rows, related={"changed_by": user_model}
+    )
+    # CourseStatusChange's and the course page's orders (the aggregates keep none).
+    course.loaded_status_changes = sorted(changes, key=lambda c: (c.changed_at, c.id))
+    sessions = json_rows.instances(AdministrationSession, course.session_rows)
+    course.loaded_sessions = sorted(sessions, key=lambda s: (s.session_number, s.id))
+    for row in (*course.loaded_status_changes, *course.loaded_sessions):
+        row.course = course
+    del course.status_change_rows, course.session_rows
     return course
 
 
@@ -450,6 +506,136 @@ def overdue_follow_ups_for_user(user, *, today=None, limit=None):
         .order_by("due_on", "id")
     )
     return follow_ups[:limit] if limit else follow_ups
+
+
+# --- the clinician home in few queries ------------------------------------------------------
+# The reads above, for the home page: the same scopes, with the clinic ids the request's user
+# carries (`patients.selectors.visible_patient_q`) instead of subqueries through memberships.
+
+SIGNATURE_KINDS = {
+    # kind: (label, URL name)
+    "consultation": ("Consultation", "pathway:consultation_edit_by_id"),
+    "follow_up": ("Follow-up", "pathway:follow_up"),
+    "assessment": ("Assessment", "pathway:assessment"),
+    "plan": ("Plan v{version} to approve", "pathway:plan"),
+}
+SIGNATURE_COLUMNS = (
+    "note_kind",
+    "public_id",
+    "created_at",
+    "plan_version",
+    "course__public_id",
+    "course__indication",
+    "course__patient__public_id",
+    "course__patient__medical_record_number",
+    "course__patient__family_name",
+    "course__patient__given_name",
+)
+
+
+def awaiting_signature_for_home(user, limit=20):
+    """What `awaiting_signature_for_user` lists (the oldest `limit`, oldest first), in one
+    query: a UNION of the unsigned notes the user wrote and, for prescribers, the draft plans
+    and unsigned assessments of their clinics. Each item names its patient and course by the
+    fields the home page shows."""
+    open_course = visible_patient_q(user, roles=CLINICIAN_ROLES, through="course__patient__") & ~Q(
+        course__status__in=CLOSED_COURSE_STATUSES
+    )
+    # Any active prescriber membership, as awaiting_signature_for_user asks, the clinic's own
+    # state aside (the open-course scope above already keeps to active clinics).
+    memberships = memberships_of(user)
+    prescriber_clinics = sorted(
+        {clinic for role, clinic, _active, _tz in memberships if role == StaffRole.PRESCRIBER}
+    )
+    parts = [
+        Consultation.objects.filter(open_course, author=user, signed_at__isnull=True),
+        FollowUp.objects.filter(
+            open_course, completed_by=user, status=FollowUpStatus.COMPLETED, signed_at__isnull=True
+        ),
+    ]
+    kinds = ["consultation", "follow_up"]
+    assessments = Assessment.objects.filter(open_course, signed_at__isnull=True)
+    if prescriber_clinics:
+        parts += [
+            assessments.filter(course__patient__clinic_id__in=prescriber_clinics),
+            TreatmentPlan.objects.filter(
+                open_course,
+                course__patient__clinic_id__in=prescriber_clinics,
+                status=PlanStatus.DRAFT,
+            ),
+        ]
+        kinds += ["assessment", "plan"]
+    else:
+        parts.append(assessments.filter(author=user))
+        kinds.append("assessment")
+    # PostgreSQL reads only each part's oldest `limit`; SQLite allows no ORDER BY or LIMIT
+    # within a UNION. Either way the outer ORDER BY and LIMIT give the same rows.
+    bounded = connection.features.supports_slicing_ordering_in_compound
+    queries = []
+    for kind, part in zip(kinds, parts, strict=True):
+        # Typed on both sides: PostgreSQL types a bare NULL of a UNION as text.
+        version = Cast(F("version") if kind == "plan" else Value(None), IntegerField())
+        query = part.annotate(
+            note_kind=Value(kind, output_field=CharField()), plan_version=version
+        ).values_list(*SIGNATURE_COLUMNS)
+        queries.append(query.order_by("created_at")[:limit] if bounded else query.order_by())
+    rows = queries[0].union(*queries[1:], all=True).order_by("created_at")[:limit]
+    items = []
+    for kind, public_id, since, version, *course_and_patient in rows:
+        course_id, indication, patient_id, mrn, family_name, given_name = course_and_patient
+        label, url_name = SIGNATURE_KINDS[kind]
+        items.append(
+            {
+                "label": label.format(version=version),
+                "patient": {
+                    "public_id": patient_id,
+                    "medical_record_number": mrn,
+                    "family_name": family_name,
+                    "given_name": given_name,
+                },
+                "course": {"public_id": course_id, "indication": indication},
+                "since": since,
+                "url_name": url_name,
+                "public_id": public_id,
+            }
+        )
+    return items
+
+
+def overdue_follow_ups_query(user, *, today=None):
+    """`overdue_follow_ups_for_user` scoped by the clinic ids the user carries, unordered and
+    without the related rows: for counting, or to list with `overdue_follow_ups_for_home`."""
+    return FollowUp.objects.filter(
+        visible_patient_q(user, through="course__patient__"),
+        status=FollowUpStatus.SCHEDULED,
+        due_on__lt=today or timezone.localdate(),
+    ).order_by()
+
+
+def overdue_follow_ups_for_home(user, *, limit, today=None):
+    """The first `limit` of `overdue_follow_ups_for_user`, oldest due first, one query."""
+    return list(
+        overdue_follow_ups_query(user, today=today)
+        .select_related("course", "course__patient", "course__patient__clinic")
+        .order_by("due_on", "id")[:limit]
+    )
+
+
+def sessions_on_day_for_home(user, day=None):
+    """`session_selectors.sessions_on_day_for_user` scoped by the clinic ids the user carries:
+    the sessions of the user's clinics scheduled on `day` (today, in the user's time zone)."""
+    day = day or timezone.localdate()
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+    return list(
+        AdministrationSession.objects.filter(
+            visible_patient_q(user, through="course__patient__"),
+            scheduled_at__gte=start,
+            scheduled_at__lt=start + datetime.timedelta(days=1),
+        )
+        .select_related("course__patient", "plan", "nurse")
+        .order_by("scheduled_at", "id")
+    )
 
 
 def courses_with_steps(patient):

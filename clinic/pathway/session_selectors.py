@@ -8,8 +8,14 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from clinic.accounts.roles import STAFF_ROLES
-from clinic.pathway.models import AdministrationSession, Assessment, BodyMeasurement
+from clinic.pathway.models import (
+    AdministrationSession,
+    Assessment,
+    BodyMeasurement,
+    EsketamineDevice,
+)
 from clinic.pathway.selectors import _get_or_404, courses_visible_to
+from clinic.patients.selectors import visible_patient_q
 
 
 def sessions_visible_to(user, roles=STAFF_ROLES):
@@ -99,6 +105,54 @@ def session_get_with_record_for_user(user, public_id, roles=STAFF_ROLES):
     return attach_course_record(_session_get(user, public_id, queryset))
 
 
+# EsketamineDevice.number runs from 1 to 3 (the device_number_1_to_3 constraint).
+DEVICE_NUMBERS = (1, 2, 3)
+
+
+def session_get_for_print_for_user(user, public_id, roles=STAFF_ROLES):
+    """`session_get_for_user` (same scope, 404 and audit) for the printable record, in one
+    query scoped by the clinic ids the user carries, with only what the record shows: the
+    course, patient and clinic, the plan, the nurse, prescriber and signer;
+    `session.signed_assessment` (the latest signed assessment's `rems_enrolled_on`, or
+    None); and `session.given_devices`, the esketamine devices given (each with its `number`
+    and `given_at`, by number; empty when none was). The checklists are left to their ids
+    (`pre_checklist_id`, `discharge_checklist_id`)."""
+    signed = Assessment.objects.filter(
+        course_id=OuterRef("course_id"), signed_at__isnull=False
+    ).order_by("-signed_at")
+    given_at = {
+        f"_device_{number}_at": Subquery(
+            EsketamineDevice.objects.filter(session=OuterRef("pk"), number=number)
+            .order_by()
+            .values("given_at")[:1]
+        )
+        for number in DEVICE_NUMBERS
+    }
+    queryset = (
+        AdministrationSession.objects.filter(
+            visible_patient_q(user, roles=roles, through="course__patient__")
+        )
+        .select_related("course__patient__clinic", "plan", "nurse", "prescriber", "signed_by")
+        .annotate(
+            _assessment_pk=Subquery(signed.values("pk")[:1]),
+            _assessment_rems=Subquery(signed.values("rems_enrolled_on")[:1]),
+            **given_at,
+        )
+    )
+    session = _session_get(user, public_id, queryset)
+    session.signed_assessment = (
+        SimpleNamespace(pk=session._assessment_pk, rems_enrolled_on=session._assessment_rems)
+        if session._assessment_pk is not None
+        else None
+    )
+    session.given_devices = [
+        SimpleNamespace(number=number, given_at=at)
+        for number in DEVICE_NUMBERS
+        if (at := getattr(session, f"_device_{number}_at")) is not None
+    ]
+    return session
+
+
 def session_reload_with_record(session):
     """A session the caller already looked up through a selector, read again (after a
     write) with its course record."""
@@ -121,3 +175,11 @@ def sessions_on_day_for_user(user, day=None):
 
 def sessions_for_course(course):
     return course.sessions.select_related("plan", "nurse").order_by("session_number")
+
+
+def course_sessions(course):
+    """The course's sessions by number, as the course page lists them: those
+    `selectors.course_get_with_steps_for_user` read with the course (their number, time,
+    dose and status), else `sessions_for_course`."""
+    loaded = getattr(course, "loaded_sessions", None)
+    return loaded if loaded is not None else list(sessions_for_course(course))

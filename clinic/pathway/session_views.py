@@ -144,7 +144,7 @@ def course_sessions_context(course, user, session_form=None):
         and selectors.has_approved_plan(course)
     )
     return {
-        "sessions": list(session_selectors.sessions_for_course(course)),
+        "sessions": session_selectors.course_sessions(course),
         "session_form": session_form or (SessionBookForm(clinic=clinic) if can_book else None),
     }
 
@@ -292,7 +292,14 @@ def _answers(response):
 
 def _answers_of(*responses):
     """`_answers` of each response (None: no checklist, no answers), in one query."""
-    ids = [response.pk for response in responses if response is not None]
+    return _answers_of_ids(
+        *(response.pk if response is not None else None for response in responses)
+    )
+
+
+def _answers_of_ids(*response_ids):
+    """`_answers_of` by the responses' ids (None: no checklist, no answers)."""
+    ids = [pk for pk in response_ids if pk is not None]
     by_response = {pk: [] for pk in ids}
     if ids:
         for answer in (
@@ -301,7 +308,7 @@ def _answers_of(*responses):
             .order_by("item__position", "id")
         ):
             by_response[answer.response_id].append(answer)
-    return [by_response[r.pk] if r is not None else [] for r in responses]
+    return [by_response[pk] if pk is not None else [] for pk in response_ids]
 
 
 def _guard(session, to_status):
@@ -919,13 +926,14 @@ def _nearest(readings, at, window_minutes=15):
 
 @staff_required
 def session_print(request, public_id):
-    session = session_selectors.session_get_with_record_for_user(
+    # The session with what the record shows of it, then one query each for the readings
+    # (with their acknowledgments), draws, side effects and checklist answers.
+    session = session_selectors.session_get_for_print_for_user(
         request.user, public_id, roles=STAFF_ROLES
     )
-    all_readings = list(monitoring_selectors.readings_for_session(session))
+    all_readings = monitoring_selectors.readings_with_acknowledgment(session)
     readings = [r for r in all_readings if not r.entered_in_error]
     for reading in all_readings:
-        reading.acknowledgment = next(iter(reading.acknowledgments.all()), None)
         reading.flag_text = [
             (Vital(vital).label, Flag(flag).label.lower(), flag in CRITICAL_FLAGS)
             for vital, flag in reading.flags.items()
@@ -934,7 +942,7 @@ def session_print(request, public_id):
     for draw in draws:
         draw.drawn = -draw.quantity
     devices = (
-        list(session.devices.select_related("recorded_by"))
+        session.given_devices
         if session.plan.drug == Drug.ESKETAMINE and session.status in DEVICES_GIVEN
         else []
     )
@@ -944,7 +952,9 @@ def session_print(request, public_id):
     side_effects = list(monitoring_selectors.side_effects_for_session(session))
     terms = {effect.term for effect in side_effects}
     minutes = lambda a, b: round((b - a).total_seconds() / 60) if a and b else None  # noqa: E731
-    pre_answers, discharge_answers = _answers_of(session.pre_checklist, session.discharge_checklist)
+    pre_answers, discharge_answers = _answers_of_ids(
+        session.pre_checklist_id, session.discharge_checklist_id
+    )
     assessment = session.signed_assessment
     med_today = next((a for a in pre_answers if a.item.code == "PS-MEDTODAY"), None)
     context = {
@@ -975,6 +985,5 @@ def session_print(request, public_id):
         "first_treatment": session.session_number == 1,
         "rems_enrolled_on": assessment.rems_enrolled_on if assessment else None,
         "med_today": med_today,
-        "status_changes": list(session.status_changes.select_related("changed_by")),
     }
     return render(request, "pathway/session_print.html", context)

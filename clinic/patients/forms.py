@@ -1,6 +1,7 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
 from django import forms
+from django.forms.models import ModelChoiceIterator
 
 from clinic.patients.models import CareTeamMember, Patient
 from clinic.patients.selectors import clinician_choices_for_clinic
@@ -123,19 +124,43 @@ class PatientForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.fields}
 
 
+class ListedChoiceIterator(ModelChoiceIterator):
+    """The choices of a ModelChoiceField from the list of objects in its `listed` (read by
+    the view already) rather than from a query of its queryset."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.field.listed:
+            yield self.choice(obj)
+
+    def __len__(self):
+        return len(self.field.listed) + (self.field.empty_label is not None)
+
+    def __bool__(self):
+        return self.field.empty_label is not None or bool(self.field.listed)
+
+
 class CareTeamAddForm(forms.Form):
     user = forms.ModelChoiceField(label="Clinician", queryset=None)
     responsibility = forms.ChoiceField(choices=CareTeamMember.Responsibility.choices)
 
-    def __init__(self, *args, patient, **kwargs):
+    def __init__(self, *args, patient, clinicians=None, **kwargs):
+        """`clinicians`: the users the queryset holds, when the caller has read them
+        (`selectors.care_team_and_choices`), for a form that is only shown: its choices are
+        drawn from them. The queryset still validates what is submitted."""
         super().__init__(*args, **kwargs)
+        field = self.fields["user"]
+        if clinicians is not None:
+            field.listed = list(clinicians)
+            field.iterator = ListedChoiceIterator
         current = patient.care_team.filter(is_active=True).values("user_id")
-        self.fields["user"].queryset = (
+        field.queryset = (
             clinician_choices_for_clinic(patient.clinic)
             .exclude(pk__in=current)
             .order_by("last_name", "first_name")
         )
-        self.fields["user"].label_from_instance = lambda user: user.display_name
+        field.label_from_instance = lambda user: user.display_name
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True

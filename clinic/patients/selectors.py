@@ -5,7 +5,7 @@ clinic and role, answers 404 for anything the user may not see, and writes an
 `AccessEvent`.
 """
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Subquery
 from django.http import Http404
 
 from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES, StaffRole
@@ -24,6 +24,51 @@ def clinics_for_user(user, roles=STAFF_ROLES):
         memberships__is_active=True,
         memberships__role__in=list(roles),
     ).distinct()
+
+
+def clinics_for_user_by_ids(user, roles=STAFF_ROLES):
+    """`clinics_for_user` (by name), filtered by the clinic ids the user carries
+    (`clinic_ids_for_user`) instead of a join through the memberships."""
+    return Clinic.objects.filter(pk__in=clinic_ids_for_user(user, roles))
+
+
+class RowCount(Subquery):
+    """The number of rows of a queryset, as a scalar subquery (0 for a query that cannot
+    match, such as a lookup in an empty list)."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) counted)"
+    output_field = IntegerField()
+    empty_result_set_value = 0
+
+    def __init__(self, queryset, **extra):
+        # Unordered: a model's default ordering would sort the rows only to count them.
+        super().__init__(queryset.order_by(), **extra)
+
+
+def clinics_with_totals(user, *, roles=STAFF_ROLES, totals=None):
+    """The active clinics where `user` holds one of `roles` (from the memberships the user
+    carries), by name, each with its number of active patients; and the row count of each
+    queryset in `totals` ({name: queryset}), read in the same query. Returns (clinics,
+    {name: count}). A total names no clinic column: PostgreSQL and SQLite compute it once,
+    whatever the number of clinics, and it is the same on every row."""
+    totals = totals or {}
+    active_patients = Patient.objects.filter(
+        clinic=OuterRef("pk"), status=Patient.Status.ACTIVE
+    ).values("pk")
+    clinics = list(
+        clinics_for_user_by_ids(user, roles).annotate(
+            active_patients=RowCount(active_patients),
+            **{
+                f"total_{name}": RowCount(queryset.values("pk"))
+                for name, queryset in totals.items()
+            },
+        )
+    )
+    counts = {
+        name: getattr(clinics[0], f"total_{name}") if clinics else queryset.count()
+        for name, queryset in totals.items()
+    }
+    return clinics, counts
 
 
 def clinics_administered_by(user):
@@ -55,6 +100,44 @@ def patients_visible_to(user, *, roles=STAFF_ROLES, include_own=True):
     if include_own:
         return Patient.objects.filter(visible | Q(user=user))
     return Patient.objects.filter(visible).exclude(user=user)
+
+
+def memberships_of(user):
+    """(role, clinic id, clinic is active, clinic time zone) of each active membership of
+    `user`: for the request's own user those it arrived with (`User.active_memberships`, read
+    with the user row), for any other user object read now, as `core.access.user_has_role`
+    does (an object kept longer than a request may hold memberships since changed)."""
+    if getattr(user, "is_request_user", False):
+        return user.active_memberships()
+    return list(
+        user.clinic_memberships.filter(is_active=True)
+        .order_by("created_at", "pk")
+        .values_list("role", "clinic_id", "clinic__is_active", "clinic__timezone")
+    )
+
+
+def clinic_ids_for_user(user, roles=STAFF_ROLES):
+    """The ids of the active clinics where `user` holds one of `roles`: the clinics of
+    `patients_visible_to`, from `memberships_of` (for the request's user, no query)."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return sorted(
+        {
+            clinic_id
+            for role, clinic_id, clinic_active, _tz in memberships_of(user)
+            if clinic_active and role in roles
+        }
+    )
+
+
+def visible_patient_q(user, *, roles=STAFF_ROLES, through=""):
+    """`patients_visible_to(user, roles=roles, include_own=False)` as a condition on the
+    patient reached by the lookup path `through` ("" on Patient itself, "course__patient__"
+    from a course step, ...): the clinic ids written out (`clinic_ids_for_user`), not a
+    subquery through the memberships, and the user's own record left out."""
+    return Q(**{f"{through}clinic_id__in": clinic_ids_for_user(user, roles)}) & ~Q(
+        **{f"{through}user": user}
+    )
 
 
 def patient_get_for_user(
@@ -90,6 +173,47 @@ def patient_get_for_user(
         patient=patient,
     )
     return patient
+
+
+def staff_patient_get(user, public_id, *, with_summary=False):
+    """`patient_get_for_user` for a staff page (staff roles, the user's own record left out,
+    the read audited either way), in one query scoped by the clinic ids the user carries
+    (`visible_patient_q`); the patient arrives with its clinic and user. With `with_summary`
+    it also carries what `measures_and_portal_summary` shows: its number of open safety
+    alerts (`open_alerts`) and the time of its last portal invitation (`last_invited_at`)."""
+    from django.db.models.functions import Coalesce
+
+    from clinic.core.lookups import scoped_get_or_404
+    from clinic.measures.models import SafetyAlert
+    from clinic.portal.models import PortalInvitation
+
+    patients = Patient.objects.filter(visible_patient_q(user)).select_related("clinic", "user")
+    if with_summary:
+        open_alerts = (
+            SafetyAlert.objects.filter(patient=OuterRef("pk"), status=SafetyAlert.Status.OPEN)
+            .order_by()
+            .values("patient")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        last_invited_at = (
+            PortalInvitation.objects.filter(patient=OuterRef("pk"))
+            .order_by()
+            .values("patient")
+            .annotate(last=Max("sent_at"))
+            .values("last")
+        )
+        patients = patients.annotate(
+            open_alerts=Coalesce(Subquery(open_alerts), 0),
+            last_invited_at=Subquery(last_invited_at),
+        )
+    return scoped_get_or_404(
+        patients,
+        user=user,
+        public_id=public_id,
+        object_type="patient",
+        patient_of=lambda patient: patient,
+    )
 
 
 def patient_search_for_user(user, *, query="", clinic=None, status=None):
@@ -149,6 +273,47 @@ def care_team_for_patient(patient):
     )
 
 
+def care_team_and_choices(patient, *, choices=True):
+    """The active care team of a patient the caller has already fetched through a selector
+    (`care_team_for_patient`: each member with its user, by responsibility then name) and,
+    with `choices`, the clinicians who may join it (`clinician_choices_for_clinic` less the
+    team, by name), in one query: (members, users)."""
+    from django.db.models import FilteredRelation
+
+    from clinic.accounts.models import User
+
+    wanted = CareTeamMember.objects.filter(patient=patient, is_active=True).values("user_id")
+    if choices:
+        clinicians = ClinicMembership.objects.filter(
+            clinic_id=patient.clinic_id,
+            is_active=True,
+            role__in=list(CLINICIAN_ROLES),
+            user__is_active=True,
+        ).values("user_id")
+        wanted = wanted.order_by().union(clinicians.order_by())
+    users = (
+        User.objects.filter(pk__in=wanted)
+        .annotate(
+            member=FilteredRelation(
+                "care_team_roles",
+                condition=Q(care_team_roles__patient=patient, care_team_roles__is_active=True),
+            )
+        )
+        .select_related("member")  # at most one: one active row per user and patient
+        .order_by("last_name", "first_name", "pk")
+    )
+    members, others = [], []
+    for user in users:
+        member = getattr(user, "member", None)
+        if member is None:
+            others.append(user)
+        else:
+            member.user, member.patient = user, patient
+            members.append(member)
+    members.sort(key=lambda member: member.responsibility)  # stable: by name within
+    return members, others
+
+
 def my_care_team_patients(user, limit=10):
     return (
         patients_visible_to(user, include_own=False)
@@ -177,12 +342,81 @@ def recently_viewed_patients(user, limit=8):
     return [by_id[pk] for pk in ordered_ids if pk in by_id]
 
 
+def care_team_patients_for_home(user, limit=10):
+    """`my_care_team_patients` in one query scoped by the clinic ids the user carries: the
+    active patients of the user's clinics on whose active care team the user is."""
+    on_team = CareTeamMember.objects.filter(patient=OuterRef("pk"), user=user, is_active=True)
+    return list(
+        Patient.objects.filter(
+            visible_patient_q(user), Exists(on_team), status=Patient.Status.ACTIVE
+        )
+        .select_related("clinic")
+        .order_by("family_name", "given_name")[:limit]
+    )
+
+
+RECENT_VIEWS_READ = 200
+
+
+def recently_viewed_for_home(user, limit=8):
+    """`recently_viewed_patients` in one query: among the user's last RECENT_VIEWS_READ
+    allowed views of a patient they may still see, the distinct patients, newest view first."""
+    last_views = (
+        AccessEvent.objects.filter(
+            visible_patient_q(user, through="patient__"),
+            user=user,
+            action=AccessEvent.Action.VIEW,
+            outcome=AccessEvent.Outcome.ALLOWED,
+        )
+        .order_by("-occurred_at")
+        .values("pk")[:RECENT_VIEWS_READ]
+    )
+    return list(
+        Patient.objects.filter(access_events__in=Subquery(last_views))
+        .annotate(last_viewed=Max("access_events__occurred_at"))
+        .select_related("clinic")
+        .order_by("-last_viewed", "id")[:limit]
+    )
+
+
 def staff_memberships_for_clinic(clinic):
     return (
         ClinicMembership.objects.filter(clinic=clinic)
         .select_related("user")
         .order_by("-is_active", "role", "user__last_name", "user__first_name")
     )
+
+
+def clinic_admin_summary(clinic, *, since):
+    """The figures of a clinic's admin home, for a clinic the caller has already fetched
+    through a selector, in one query: its patients by status ({status: n}), those with a
+    portal account, its access events and those refused since `since`."""
+    events = AccessEvent.objects.filter(clinic=OuterRef("pk")).values("pk")
+    by_status = {
+        status: Count("patients", filter=Q(patients__status=status))
+        for status in Patient.Status.values
+    }
+    row = (
+        Clinic.objects.filter(pk=clinic.pk)
+        .annotate(
+            portal_accounts=Count("patients", filter=Q(patients__user__isnull=False)),
+            events_total=RowCount(events),
+            denied_since=RowCount(
+                events.filter(outcome=AccessEvent.Outcome.DENIED, occurred_at__gte=since)
+            ),
+            **{f"status_{status}": count for status, count in by_status.items()},
+        )
+        .values(
+            "portal_accounts", "events_total", "denied_since", *(f"status_{s}" for s in by_status)
+        )
+        .get()
+    )
+    return {
+        "patient_counts": {status: row[f"status_{status}"] for status in by_status},
+        "portal_accounts": row["portal_accounts"],
+        "access_events": row["events_total"],
+        "denied_since": row["denied_since"],
+    }
 
 
 def clinician_choices_for_clinic(clinic):
@@ -198,18 +432,22 @@ def clinician_choices_for_clinic(clinic):
 
 def measures_and_portal_summary(patient):
     """Open safety alerts and the portal invitation state of a patient the caller has
-    already fetched through a selector, in one query."""
-    summary = (
-        Patient.objects.filter(pk=patient.pk)
-        .annotate(
-            open_alerts=Count(
-                "safety_alerts", filter=Q(safety_alerts__status="open"), distinct=True
-            ),
-            last_invited_at=Max("portal_invitations__sent_at"),
+    already fetched through a selector: read with the patient when it comes from
+    `staff_patient_get(..., with_summary=True)`, else in one query."""
+    if hasattr(patient, "open_alerts") and hasattr(patient, "last_invited_at"):
+        summary = {"open_alerts": patient.open_alerts, "last_invited_at": patient.last_invited_at}
+    else:
+        summary = (
+            Patient.objects.filter(pk=patient.pk)
+            .annotate(
+                open_alerts=Count(
+                    "safety_alerts", filter=Q(safety_alerts__status="open"), distinct=True
+                ),
+                last_invited_at=Max("portal_invitations__sent_at"),
+            )
+            .values("open_alerts", "last_invited_at")
+            .get()
         )
-        .values("open_alerts", "last_invited_at")
-        .get()
-    )
     return {
         "open_alerts": summary["open_alerts"],
         "portal": {
@@ -223,19 +461,34 @@ def patient_summary(patient):
     """Everything the printable summary shows, for a patient the caller has already fetched
     through a selector: courses with their plan in force, sessions, side effects and the
     scores over time. A fixed number of queries whatever the history's length."""
+    from django.db.models import Case, FilteredRelation, IntegerField, Value, When
+
     from clinic.measures.selectors import outcomes_for_patient
     from clinic.monitoring.models import SideEffectReport
     from clinic.pathway.models import AdministrationSession, TreatmentCourse, TreatmentPlan
     from clinic.pathway.models.plan import PlanStatus
 
-    courses = list(TreatmentCourse.objects.filter(patient=patient).order_by("created_at", "id"))
-    # The plan in force: approved, else suspended, else the newest version written.
-    preference = {PlanStatus.APPROVED: 0, PlanStatus.SUSPENDED: 1}
-    plans = {}
-    for plan in TreatmentPlan.objects.filter(course__patient=patient).order_by("-version"):
-        best = plans.get(plan.course_id)
-        if best is None or preference.get(plan.status, 9) < preference.get(best.status, 9):
-            plans[plan.course_id] = plan
+    # The plan in force: approved, else suspended, else the newest version written; joined
+    # to its course in the courses' query.
+    preference = Case(
+        When(status=PlanStatus.APPROVED, then=Value(0)),
+        When(status=PlanStatus.SUSPENDED, then=Value(1)),
+        default=Value(9),
+        output_field=IntegerField(),
+    )
+    plan_in_force = (
+        TreatmentPlan.objects.filter(course=OuterRef("pk"))
+        .order_by(preference, "-version")
+        .values("pk")[:1]
+    )
+    courses = list(
+        TreatmentCourse.objects.filter(patient=patient)
+        .alias(
+            plan_in_force=FilteredRelation("plans", condition=Q(plans__pk=Subquery(plan_in_force)))
+        )
+        .select_related("plan_in_force")
+        .order_by("created_at", "id")
+    )
     sessions = list(
         AdministrationSession.objects.filter(course__patient=patient)
         .select_related("plan", "course")
@@ -246,9 +499,10 @@ def patient_summary(patient):
         .select_related("course", "session")
         .order_by("onset_at", "id")
     )
-    outcomes = outcomes_for_patient(patient)
+    # The page shows no journal; the dosed sessions are among those just read.
+    outcomes = outcomes_for_patient(patient, sessions=sessions, journal=False)
     return {
-        "courses": [(course, plans.get(course.pk)) for course in courses],
+        "courses": [(course, getattr(course, "plan_in_force", None)) for course in courses],
         "sessions": sessions,
         "side_effects": side_effects,
         "score_series": outcomes["series"],

@@ -52,20 +52,26 @@ def patient_list(request):
 
 @staff_required
 def patient_detail(request, public_id):
-    patient = selectors.patient_get_for_user(request.user, public_id)
+    patient = selectors.staff_patient_get(request.user, public_id, with_summary=True)
     can_manage_team = user_has_role(request.user, CARE_TEAM_MANAGERS, clinic=patient.clinic)
     is_admin = user_has_role(request.user, [StaffRole.ADMIN], clinic=patient.clinic)
     courses = [
         (course, pathway_selectors.course_chart_step(course))
         for course in pathway_selectors.courses_with_steps(patient)
     ]
+    care_team, team_choices = selectors.care_team_and_choices(patient, choices=can_manage_team)
     return render(
         request,
         "patients/patient_detail.html",
         {
             "patient": patient,
-            "care_team": selectors.care_team_for_patient(patient),
-            "care_team_form": CareTeamAddForm(patient=patient) if can_manage_team else None,
+            "care_team": care_team,
+            "care_team_form": (
+                CareTeamAddForm(patient=patient, clinicians=team_choices)
+                if can_manage_team
+                else None
+            ),
+            "care_team_choices": team_choices,
             "can_edit": True,
             "courses": courses,
             "can_open_course": user_has_role(request.user, CLINICIAN_ROLES, clinic=patient.clinic),
@@ -84,7 +90,7 @@ def patient_detail(request, public_id):
 @staff_required
 def patient_summary(request, public_id):
     """A printable summary for a referral letter or an insurer; the read is audited."""
-    patient = selectors.patient_get_for_user(request.user, public_id)
+    patient = selectors.staff_patient_get(request.user, public_id)
     return render(
         request,
         "patients/patient_summary.html",

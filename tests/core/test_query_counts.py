@@ -83,8 +83,6 @@ THIRD_PARTY_PREFIXES = ("account_", "mfa_")
 # pages above it are the ones to bring down next (see docs/performance.md).
 QUERY_COUNTS = {
     "audit:log": 6,
-    "clinic_admin_home": 9,
-    "clinician_home": 17,
     "core:notifications": 6,
     "exports:index": 3,
     "fhir:tokens": 3,
@@ -100,7 +98,6 @@ QUERY_COUNTS = {
     "ledger:lot_return": 4,
     "measures:alert_detail": 4,
     "measures:alert_list": 5,
-    "measures:outcomes": 9,
     "measures:overdue": 5,
     "measures:rate": 5,
     "measures:response_detail": 5,
@@ -111,7 +108,6 @@ QUERY_COUNTS = {
     "pathway:consultation": 5,
     "pathway:consultation_edit": 6,
     "pathway:consultation_edit_by_id": 5,
-    "pathway:course": 10,
     "pathway:course_create": 4,
     "pathway:follow_up": 5,
     "pathway:follow_up_create": 4,
@@ -119,13 +115,10 @@ QUERY_COUNTS = {
     "pathway:plan": 7,
     "pathway:plan_create": 6,
     "pathway:plan_edit": 4,
-    "pathway:session_print": 9,
     "pathway:session_run": 8,
     "patients:create": 4,
-    "patients:detail": 11,
     "patients:edit": 4,
     "patients:list": 6,
-    "patients:summary": 11,
     "portal:home": 7,
     "portal:journal": 6,
     "portal:journal_entry": 5,
@@ -135,8 +128,6 @@ QUERY_COUNTS = {
     "portal:reminders": 4,
     "portal:response_detail": 5,
     "portal:support": 4,
-    "reports:controlled_substances": 10,
-    "reports:dashboard": 15,
     "reports:outcomes": 6,
 }
 

@@ -3,6 +3,7 @@ overdue questionnaires and the clinic's settings."""
 
 import datetime
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -21,6 +22,7 @@ from clinic.measures.models import (
 )
 from clinic.pathway import session_services as ss
 from clinic.pathway.demo import walk_course
+from tests import factories
 from tests.pathway.sessions import book, fresh, run_iv_session
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +97,29 @@ def test_the_outcomes_page_shows_response_and_remission_from_the_baseline(
     assert "Baseline 16 → latest 7 (56.3 % lower)" in page
     assert "Response</span>" in page and "Not in remission" in page
     assert 'data-instrument="PHQ-9"' in page and '"label": "Session 1"' in page
+
+
+def test_the_outcomes_page_lists_the_patients_open_alerts_newest_first(
+    client, prescriber, portal_patient, clinic
+):
+    older, newer, closed = (
+        submit(portal_patient, [0] * 8 + [answer]).safety_alerts.get() for answer in (1, 2, 3)
+    )
+    raised = timezone.now() - datetime.timedelta(hours=3)
+    SafetyAlert.objects.filter(pk=older.pk).update(raised_at=raised)
+    measures.alert_record_action(alert=closed, by=prescriber, action="contacted")
+    other = factories.PatientFactory(clinic=clinic, with_user=True)
+    theirs = submit(other, [0] * 8 + [2]).safety_alerts.get()
+    client.force_login(prescriber)
+    page = client.get(reverse("measures:outcomes", args=[portal_patient.public_id])).content
+    page = page.decode()
+    links = [reverse("measures:alert_detail", args=[a.public_id]) for a in (newer, older)]
+    assert page.count("Open safety alert:") == 2
+    assert links[0] in page and links[1] in page and page.index(links[0]) < page.index(links[1])
+    shown = timezone.localtime(raised, ZoneInfo(clinic.timezone))
+    assert f'{older.reason} <span class="small">({shown:%-d %b %H:%M})</span>' in page
+    for hidden in (closed, theirs):
+        assert reverse("measures:alert_detail", args=[hidden.public_id]) not in page
 
 
 def test_the_outcomes_page_says_when_there_is_no_baseline(client, prescriber, portal_patient):

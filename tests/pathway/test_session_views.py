@@ -432,3 +432,86 @@ def test_the_runner_shows_the_record_s_answers_without_writing(client, iv, nurse
     assert answers.get(item__code="PS-VITALS").answer == "no"  # the page did not save it
     ss.session_mark_ready(session=fresh(session), by=nurse)
     assert answers.get(item__code="PS-VITALS").answer == "yes"
+
+
+def test_the_record_and_the_course_page_show_whole_sessions_in_at_most_8_queries(
+    client, clinic, prescriber, nurse, other_clinician
+):
+    """The printable record of an esketamine session (devices, an acknowledged critical
+    reading, a side effect, the signer) and the course page (its sessions and status
+    history) each read what they show in at most 8 queries; another clinic sees neither."""
+    import datetime
+    import zoneinfo
+
+    from django.utils.html import escape
+
+    from clinic.pathway.demo import walk_course
+    from clinic.pathway.demo_sessions import demo_past_session
+    from tests import factories
+
+    receive(clinic, prescriber, lot_number="SPV1", drug=Drug.ESKETAMINE, count=6)
+    patient = factories.PatientFactory(clinic=clinic)
+    course = walk_course(
+        patient=patient, prescriber=prescriber, nurse=nurse, stage="active",
+        drug=Drug.ESKETAMINE,
+    )  # fmt: skip
+    today = timezone.localdate()
+    sessions = [
+        fresh(
+            demo_past_session(
+                course=course,
+                prescriber=prescriber,
+                nurse=nurse,
+                witness_password=PASSWORD,
+                day=today - datetime.timedelta(days=days_ago),
+                critical=True,
+                side_effect=True,
+            )
+        )
+        for days_ago in (3, 1)
+    ]
+    session = sessions[0]
+    tz = zoneinfo.ZoneInfo(clinic.timezone)
+    pages = {
+        "record": url("session_print", session),
+        "course": reverse("pathway:course", args=[course.public_id]),
+    }
+    client.force_login(nurse)
+    shown = {}
+    for name, page_url in pages.items():
+        client.get(page_url)  # warm caches (content types)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(page_url)
+        assert response.status_code == 200
+        assert len(queries) <= 8, (name, [q["sql"][:120] for q in queries.captured_queries])
+        shown[name] = page(response)
+
+    record = shown["record"]
+    devices = list(session.devices.order_by("number"))
+    assert devices and len(devices) == session.devices_used
+    for device in devices:
+        assert f"Device {device.number} at {device.given_at.astimezone(tz):%H:%M:%S}" in record
+    assert f"Signed by <strong>{escape(session.signed_by.display_name)}</strong>" in record
+    acknowledgment = VitalAcknowledgment.objects.get(reading__session=session)
+    assert (
+        f"Acknowledged by {escape(prescriber.display_name)} at "
+        f"{acknowledgment.acknowledged_at.astimezone(tz):%H:%M}: "
+        f"{escape(acknowledgment.action_taken)}"
+    ) in record
+    assert "Dissociation" in record and "Not acknowledged" not in record
+
+    overview = shown["course"]
+    for listed in sessions:
+        assert f'{listed.public_id}/">Session {listed.session_number}</a>' in overview
+        assert f"{listed.scheduled_at.astimezone(tz):%a %-d %b %Y %H:%M} · {listed.dose_mg} mg" in (
+            overview
+        )
+    for change in course.status_changes.select_related("changed_by"):
+        assert f"Status: {change.get_to_status_display()}" in overview
+        assert escape(change.changed_by.display_name) in overview
+
+    client.force_login(other_clinician)
+    for page_url in pages.values():
+        response = client.get(page_url)
+        assert response.status_code == 404
+        assert patient.family_name not in page(response)

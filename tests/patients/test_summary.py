@@ -15,6 +15,7 @@ from django.utils import timezone
 from clinic.core.models import AccessEvent
 from clinic.measures import services as measure_services
 from clinic.monitoring import services as monitoring_services
+from clinic.pathway import services as pathway_services
 from clinic.pathway import session_services
 from clinic.pathway.demo import walk_course
 from tests import factories
@@ -66,6 +67,32 @@ def test_the_summary_shows_identity_courses_plan_sessions_scores_and_side_effect
     assert (event.action, event.outcome) == ("view", "allowed")
 
 
+@pytest.mark.django_db
+def test_the_summary_shows_each_courses_plan_in_force(client, clinic, prescriber, nurse):
+    patient = factories.PatientFactory(clinic=clinic)
+    course = _history(patient, prescriber, nurse, sessions=1)
+    client.force_login(prescriber)
+    url = reverse("patients:summary", kwargs={"public_id": patient.public_id})
+    draft = pathway_services.plan_draft_create(course=course, by=prescriber)
+    assert draft.version == 2
+    html = client.get(url).content.decode()
+    assert "Plan</strong> (version 1, approved)" in html and "version 2" not in html
+    pathway_services.plan_transition(
+        plan=course.plans.get(version=1), to_status="suspended", by=prescriber, reason="Review"
+    )
+    html = client.get(url).content.decode()
+    assert "Plan</strong> (version 1, suspended)" in html and "version 2" not in html
+    pathway_services.plan_transition(
+        plan=course.plans.get(version=1), to_status="ended", by=prescriber, reason="Stopped"
+    )
+    html = client.get(url).content.decode()  # neither: the newest version written
+    assert "Plan</strong> (version 2, draft)" in html and "version 1" not in html
+    unplanned = factories.PatientFactory(clinic=clinic)
+    walk_course(patient=unplanned, prescriber=prescriber, nurse=nurse, stage="consultation_draft")
+    url = reverse("patients:summary", kwargs={"public_id": unplanned.public_id})
+    assert "No treatment plan yet." in client.get(url).content.decode()
+
+
 def test_the_print_stylesheet_hides_the_chrome_and_keeps_charts_whole():
     css = (Path(settings.BASE_DIR) / "static/clinic/patient-summary.css").read_text()
     assert "@media print" in css
@@ -86,8 +113,8 @@ def test_the_summary_issues_the_same_queries_whatever_the_history(
             with CaptureQueriesContext(connection) as measured:
                 assert client.get(url).status_code == 200
             continue
-        # Courses, plans, sessions, side effects, responses, dosed sessions and journal: one
-        # query each, however long the history.
+        # Courses with their plan in force, sessions, side effects and responses: one query
+        # each, however long the history.
         with django_assert_num_queries(len(measured)):
             assert client.get(url).status_code == 200
 

@@ -1,8 +1,14 @@
+import re
+import uuid
+
 import pytest
 from django.urls import reverse
 
 from clinic.core.models import AccessEvent
+from clinic.measures import services as measure_services
+from clinic.measures.models import SafetyAlert
 from clinic.patients.models import CareTeamMember, Patient
+from clinic.portal import services as portal_services
 from tests import factories
 
 REGISTRATION = {
@@ -94,6 +100,56 @@ def test_patient_detail_shows_the_header_and_care_team(client, patient, prescrib
     assert "Primary prescriber" in page
     assert "No emergency contact recorded" in page
     assert "Who opened this record" not in page  # only clinic admins see the access log
+
+
+@pytest.mark.django_db
+def test_the_chart_lists_the_team_and_offers_the_clinics_other_clinicians(
+    client, patient, prescriber, nurse, other_clinician
+):
+    CareTeamMember.objects.create(
+        patient=patient, user=prescriber, responsibility="primary_prescriber"
+    )
+    # On the team but no longer working at the clinic: listed, not offered.
+    former = factories.make_staff(clinic=patient.clinic, role="nurse", last_name="Former")
+    CareTeamMember.objects.create(patient=patient, user=former, responsibility="nurse")
+    former.clinic_memberships.update(is_active=False)
+    factories.make_staff(clinic=patient.clinic, role="nurse", is_active=False)
+    factories.make_staff(clinic=patient.clinic, role="admin")
+    client.force_login(prescriber)
+    page = client.get(detail_url(patient)).content.decode()
+    team = page[page.index('id="team-title"') :]
+    assert team.index(former.display_name) < team.index(prescriber.display_name)  # nurse first
+    assert f"Remove {former.display_name} from the care team" in page
+    offered = re.findall(r'<option value="(\d+)"', team)
+    assert offered == [str(nurse.pk)]  # not the team, another clinic, an admin or the inactive
+    CareTeamMember.objects.create(patient=patient, user=nurse, responsibility="nurse")
+    page = client.get(detail_url(patient)).content.decode()
+    add = reverse("patients:care_team_add", kwargs={"public_id": patient.public_id})
+    assert nurse.display_name in page and f'action="{add}"' not in page  # no one to add
+
+
+@pytest.mark.django_db
+def test_the_chart_counts_the_patients_open_alerts_and_shows_the_portal_invitation(
+    client, clinic, prescriber, nurse
+):
+    patient = factories.PatientFactory(clinic=clinic, email="wren@example.invalid")
+    other = factories.PatientFactory(clinic=clinic)
+    for someone in (patient, patient, other):
+        measure_services.response_submit(
+            patient=someone, instrument_code="PHQ-9", answers=[0] * 8 + [2], entered_by=nurse,
+            mode="assisted", submission_key=uuid.uuid4(),
+        )  # fmt: skip
+    closed = SafetyAlert.objects.filter(patient=patient).first()
+    measure_services.alert_record_action(alert=closed, by=prescriber, action="contacted")
+    client.force_login(prescriber)
+    page = client.get(detail_url(patient)).content.decode()
+    assert "1 open safety alert<" in page
+    assert "not invited" in page and "Invite to the portal" in page
+    portal_services.portal_invite(patient=patient, by=nurse)
+    page = client.get(detail_url(patient)).content.decode()
+    assert "not yet accepted" in page and "Send a new invitation" in page
+    quiet = factories.PatientFactory(clinic=clinic)
+    assert "No open safety alert." in client.get(detail_url(quiet)).content.decode()
 
 
 @pytest.mark.django_db
