@@ -76,17 +76,20 @@ def stream(client, url, *, traced=False):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-seed", action="store_true", help="use the database as it is")
+    parser.add_argument(
+        "--no-seed", action="store_true", help="keep the seeded data (migrations are applied)"
+    )
     args = parser.parse_args()
     _bench_url, base = bench_database_url()
     url = urlunparse(base._replace(path=f"/{EXPORT_DB}"))
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings.test")
+    env = {**os.environ, "DATABASE_URL": url}
+    manage = [sys.executable, str(ROOT / "manage.py")]
     if not args.no_seed:
         recreate_database(base, EXPORT_DB)
-        env = {**os.environ, "DATABASE_URL": url}
-        manage = [sys.executable, str(ROOT / "manage.py")]
-        subprocess.run([*manage, "migrate", "-v0"], check=True, env=env)  # noqa: S603
+    subprocess.run([*manage, "migrate", "-v0"], check=True, env=env)  # noqa: S603
+    if not args.no_seed:
         subprocess.run([*manage, "seed_bench", *SEED], check=True, env=env)  # noqa: S603
     import django
 
