@@ -49,14 +49,14 @@ def clinician_home(request):
         {
             "today": timezone.localdate(),
             "clinics": clinics,
-            "my_patients": selectors.care_team_patients_for_home(user),
-            "recent_patients": selectors.recently_viewed_for_home(user),
-            "awaiting_signature": pathway_selectors.awaiting_signature_for_home(user),
-            "overdue_follow_ups": pathway_selectors.overdue_follow_ups_for_home(
-                user, limit=OVERDUE_ON_HOME
+            "my_patients": selectors.my_care_team_patients(user),
+            "recent_patients": selectors.recently_viewed_patients(user),
+            "awaiting_signature": pathway_selectors.awaiting_signature_for_user(user),
+            "overdue_follow_ups": list(
+                pathway_selectors.overdue_follow_ups_for_user(user, limit=OVERDUE_ON_HOME)
             ),
             "overdue_count": totals["overdue_follow_ups"],
-            "todays_sessions": pathway_selectors.sessions_on_day_for_home(user),
+            "todays_sessions": pathway_selectors.sessions_on_day_for_user(user),
             "open_alerts": totals["open_alerts"],
             "overdue_measures": totals["overdue_measures"],
         },

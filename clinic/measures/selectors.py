@@ -38,7 +38,6 @@ from clinic.measures.services import (
 )
 from clinic.patients.models import Patient
 from clinic.patients.selectors import (
-    clinics_for_user,
     memberships_of,
     patients_visible_to,
     visible_patient_q,
@@ -95,10 +94,6 @@ def alert_list_for_user(user, *, status=SafetyAlert.Status.OPEN):
         .select_related("patient", "actioned_by")
         .order_by("-raised_at", "-id")
     )
-
-
-def open_alert_count(user):
-    return alerts_visible_to(user).filter(status=SafetyAlert.Status.OPEN).count()
 
 
 def patient_get_for_user(user, public_id, *, roles=STAFF_ROLES):
@@ -183,56 +178,40 @@ def response_get_for_user(user, public_id):
     )
 
 
-def _overdue(user, today):
-    """Past its date in the patient's clinic's own calendar: a clinician of clinics in two
-    time zones sees each patient's "today" as that patient's clinic has it."""
-    visible = MeasureDue.objects.filter(
-        patient__in=patients_visible_to(user, roles=CLINICIAN_ROLES, include_own=False),
-        status=DueStatus.OPEN,
-    )
-    if today is not None:
-        return visible.filter(due_on__lt=today)
-    now = timezone.now()
-    past_due = Q(pk__in=[])
-    for clinic in clinics_for_user(user, roles=CLINICIAN_ROLES):
-        local_today = now.astimezone(ZoneInfo(clinic.timezone)).date()
-        past_due |= Q(patient__clinic=clinic, due_on__lt=local_today)
-    return visible.filter(past_due)
-
-
 def overdue_for_user(user, *, today=None):
     """Open occasions past their date, for the patients of the user's clinics."""
     record_access(user=user, action=AccessEvent.Action.LIST, object_type="overdue_measures")
     return (
-        _overdue(user, today)
+        overdue_measures_query(user, today=today)
         .select_related("patient", "course")
         .order_by("due_on", "patient__family_name", "instrument_code")
     )
 
 
-def overdue_count_for_user(user, *, today=None):
-    return _overdue(user, today).count()
-
-
 def open_alerts_query(user):
-    """The open alerts `open_alert_count` counts, scoped by the clinic ids the user carries
-    (`patients.selectors.visible_patient_q`) instead of a subquery through memberships."""
+    """The open alerts of the patients of the user's clinics, unordered: for counting.
+    Scoped by the clinic ids the user carries (`patients.selectors.visible_patient_q`)."""
     return SafetyAlert.objects.filter(
         visible_patient_q(user, through="patient__"), status=SafetyAlert.Status.OPEN
     ).order_by()
 
 
-def overdue_measures_query(user):
-    """The open occasions `overdue_count_for_user` counts (past their date in each clinic's
-    own calendar), scoped by the clinics and time zones the user's memberships carry."""
-    now = timezone.now()
-    local_today = {}
-    for role, clinic_id, clinic_active, tz in memberships_of(user):
-        if clinic_active and role in CLINICIAN_ROLES:
-            local_today[clinic_id] = now.astimezone(ZoneInfo(tz)).date()
-    past_due = Q(pk__in=[])
-    for clinic_id, today in local_today.items():
-        past_due |= Q(patient__clinic_id=clinic_id, due_on__lt=today)
+def overdue_measures_query(user, *, today=None):
+    """The open occasions of the patients of the user's clinics (clinician roles) past
+    their date, unordered: before `today` when given, else before each clinic's own today
+    (a clinician of clinics in two time zones sees each patient's "today" as that patient's
+    clinic has it). Scoped by the clinics and time zones the user's memberships carry."""
+    if today is not None:
+        past_due = Q(due_on__lt=today)
+    else:
+        now = timezone.now()
+        local_today = {}
+        for role, clinic_id, clinic_active, tz in memberships_of(user):
+            if clinic_active and role in CLINICIAN_ROLES:
+                local_today[clinic_id] = now.astimezone(ZoneInfo(tz)).date()
+        past_due = Q(pk__in=[])
+        for clinic_id, clinic_today in local_today.items():
+            past_due |= Q(patient__clinic_id=clinic_id, due_on__lt=clinic_today)
     return MeasureDue.objects.filter(
         past_due,
         visible_patient_q(user, roles=CLINICIAN_ROLES, through="patient__"),
@@ -251,10 +230,6 @@ def current_course_sessions(patient, *, limit):
         .select_related("course")
         .order_by("-session_number")[:limit]
     )
-
-
-def open_due_for_course(course):
-    return list(course.measures_due.filter(status=DueStatus.OPEN).order_by("due_on"))
 
 
 # --- outcomes ------------------------------------------------------------------------------
@@ -486,10 +461,6 @@ def own_response_get(user, public_id):
         public_id=public_id,
         object_type="instrument_response",
     )
-
-
-def own_open_alert_exists(patient):
-    return SafetyAlert.objects.filter(patient=patient, status=SafetyAlert.Status.OPEN).exists()
 
 
 def reminder_preference_for(patient):

@@ -9,7 +9,17 @@ import datetime
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
-from django.db.models import CharField, F, IntegerField, Prefetch, Q, Value
+from django.db.models import (
+    CharField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -438,79 +448,8 @@ def _step(title, action, action_label, blockers, target=None):
 
 
 # --- lists for the clinician home -------------------------------------------------------------
-
-
-def awaiting_signature_for_user(user, limit=20):
-    """Unsigned notes the user wrote, and, for prescribers, draft plans awaiting approval
-    and assessments awaiting a prescriber's decision in their clinics."""
-    courses = courses_visible_to(user, CLINICIAN_ROLES).exclude(status__in=CLOSED_COURSE_STATUSES)
-    related = ("course", "course__patient")
-    items = []
-    for note, label, url_name in (
-        (
-            Consultation.objects.filter(course__in=courses, author=user, signed_at__isnull=True),
-            "Consultation",
-            "pathway:consultation_edit_by_id",
-        ),
-        (
-            FollowUp.objects.filter(
-                course__in=courses,
-                completed_by=user,
-                status=FollowUpStatus.COMPLETED,
-                signed_at__isnull=True,
-            ),
-            "Follow-up",
-            "pathway:follow_up",
-        ),
-    ):
-        for obj in note.select_related(*related)[:limit]:
-            items.append(_signature_item(obj, label, url_name))
-    prescriber_clinics = user.clinic_memberships.filter(
-        role=StaffRole.PRESCRIBER, is_active=True
-    ).values("clinic_id")
-    assessments = Assessment.objects.filter(course__in=courses, signed_at__isnull=True)
-    plans = TreatmentPlan.objects.filter(course__in=courses, status=PlanStatus.DRAFT)
-    if prescriber_clinics.exists():
-        assessments = assessments.filter(course__patient__clinic_id__in=prescriber_clinics)
-        plans = plans.filter(course__patient__clinic_id__in=prescriber_clinics)
-    else:
-        assessments = assessments.filter(author=user)
-        plans = plans.none()
-    for obj in assessments.select_related(*related)[:limit]:
-        items.append(_signature_item(obj, "Assessment", "pathway:assessment"))
-    for obj in plans.select_related(*related)[:limit]:
-        items.append(_signature_item(obj, f"Plan v{obj.version} to approve", "pathway:plan"))
-    return sorted(items, key=lambda item: item["since"])[:limit]
-
-
-def _signature_item(obj, label, url_name):
-    return {
-        "label": label,
-        "patient": obj.course.patient,
-        "course": obj.course,
-        "since": obj.created_at,
-        "url_name": url_name,
-        "public_id": obj.public_id,
-    }
-
-
-def overdue_follow_ups_for_user(user, *, today=None, limit=None):
-    today = today or timezone.localdate()
-    follow_ups = (
-        FollowUp.objects.filter(
-            course__in=courses_visible_to(user),
-            status=FollowUpStatus.SCHEDULED,
-            due_on__lt=today,
-        )
-        .select_related("course", "course__patient", "course__patient__clinic")
-        .order_by("due_on", "id")
-    )
-    return follow_ups[:limit] if limit else follow_ups
-
-
-# --- the clinician home in few queries ------------------------------------------------------
-# The reads above, for the home page: the same scopes, with the clinic ids the request's user
-# carries (`patients.selectors.visible_patient_q`) instead of subqueries through memberships.
+# Scoped by the clinic ids the user carries (`patients.selectors.visible_patient_q`; for the
+# request's user no query for them) rather than subqueries through memberships.
 
 SIGNATURE_KINDS = {
     # kind: (label, URL name)
@@ -533,16 +472,17 @@ SIGNATURE_COLUMNS = (
 )
 
 
-def awaiting_signature_for_home(user, limit=20):
-    """What `awaiting_signature_for_user` lists (the oldest `limit`, oldest first), in one
-    query: a UNION of the unsigned notes the user wrote and, for prescribers, the draft plans
-    and unsigned assessments of their clinics. Each item names its patient and course by the
-    fields the home page shows."""
+def awaiting_signature_for_user(user, limit=20):
+    """The oldest `limit` notes awaiting the user's signature on open courses of their
+    clinics, oldest first, in one query: a UNION of the unsigned consultations and recorded
+    follow-ups the user wrote and, for prescribers, the draft plans and unsigned assessments
+    of their clinics (for others, the unsigned assessments they wrote). Each item names its
+    patient and course by the fields the home page shows."""
     open_course = visible_patient_q(user, roles=CLINICIAN_ROLES, through="course__patient__") & ~Q(
         course__status__in=CLOSED_COURSE_STATUSES
     )
-    # Any active prescriber membership, as awaiting_signature_for_user asks, the clinic's own
-    # state aside (the open-course scope above already keeps to active clinics).
+    # Any active prescriber membership, the clinic's own state aside (the open-course scope
+    # above already keeps to active clinics).
     memberships = memberships_of(user)
     prescriber_clinics = sorted(
         {clinic for role, clinic, _active, _tz in memberships if role == StaffRole.PRESCRIBER}
@@ -603,8 +543,9 @@ def awaiting_signature_for_home(user, limit=20):
 
 
 def overdue_follow_ups_query(user, *, today=None):
-    """`overdue_follow_ups_for_user` scoped by the clinic ids the user carries, unordered and
-    without the related rows: for counting, or to list with `overdue_follow_ups_for_home`."""
+    """The scheduled follow-ups of the patients of the user's clinics due before `today`
+    (the current date), unordered and without the related rows: for counting, or to list
+    with `overdue_follow_ups_for_user`."""
     return FollowUp.objects.filter(
         visible_patient_q(user, through="course__patient__"),
         status=FollowUpStatus.SCHEDULED,
@@ -612,18 +553,20 @@ def overdue_follow_ups_query(user, *, today=None):
     ).order_by()
 
 
-def overdue_follow_ups_for_home(user, *, limit, today=None):
-    """The first `limit` of `overdue_follow_ups_for_user`, oldest due first, one query."""
-    return list(
+def overdue_follow_ups_for_user(user, *, today=None, limit=None):
+    """`overdue_follow_ups_query`, oldest due first, each with its course, patient and
+    clinic; the first `limit` of them when given."""
+    follow_ups = (
         overdue_follow_ups_query(user, today=today)
         .select_related("course", "course__patient", "course__patient__clinic")
-        .order_by("due_on", "id")[:limit]
+        .order_by("due_on", "id")
     )
+    return follow_ups[:limit] if limit else follow_ups
 
 
-def sessions_on_day_for_home(user, day=None):
-    """`session_selectors.sessions_on_day_for_user` scoped by the clinic ids the user carries:
-    the sessions of the user's clinics scheduled on `day` (today, in the user's time zone)."""
+def sessions_on_day_for_user(user, day=None):
+    """The sessions of the user's clinics scheduled on `day` (today, in the user's time
+    zone), by time, each with its patient, plan and nurse: one query."""
     day = day or timezone.localdate()
     tz = timezone.get_current_timezone()
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
@@ -639,14 +582,29 @@ def sessions_on_day_for_home(user, day=None):
 
 
 def courses_with_steps(patient):
-    """The patient's courses with what the chart shows of each, in few queries."""
+    """The patient's courses with what the chart shows of each, in one query: the
+    consultation joined, and of the plans and follow-ups only what `course_chart_step` needs
+    (the newest draft plan's version and id, whether a plan is approved, the next scheduled
+    follow-up's kind, date and id), as subqueries of the course."""
+    drafts = TreatmentPlan.objects.filter(course=OuterRef("pk"), status=PlanStatus.DRAFT).order_by(
+        "-version"
+    )
+    scheduled = FollowUp.objects.filter(
+        course=OuterRef("pk"), status=FollowUpStatus.SCHEDULED
+    ).order_by("due_on", "id")
     return (
         courses_for_patient(patient)
-        .prefetch_related(
-            Prefetch("plans", queryset=TreatmentPlan.objects.order_by("-version")),
-            Prefetch("follow_ups", queryset=FollowUp.objects.order_by("due_on")),
-        )
         .select_related("consultation")
+        .annotate(
+            chart_draft_version=Subquery(drafts.values("version")[:1]),
+            chart_draft_public_id=Subquery(drafts.values("public_id")[:1]),
+            chart_plan_approved=Exists(
+                TreatmentPlan.objects.filter(course=OuterRef("pk"), status=PlanStatus.APPROVED)
+            ),
+            chart_follow_up_kind=Subquery(scheduled.values("kind")[:1]),
+            chart_follow_up_due_on=Subquery(scheduled.values("due_on")[:1]),
+            chart_follow_up_public_id=Subquery(scheduled.values("public_id")[:1]),
+        )
     )
 
 
@@ -665,24 +623,24 @@ def course_chart_step(course):
         return ("Move to assessment", "pathway:course", course.public_id)
     if status == CourseStatus.ASSESSMENT:
         return ("Eligibility assessment", "pathway:assessment_start", course.public_id)
-    plans = list(course.plans.all())
     if status == CourseStatus.PLANNING:
-        draft = next((plan for plan in plans if plan.status == PlanStatus.DRAFT), None)
-        if draft is not None:
-            return (f"Plan v{draft.version} awaits approval", "pathway:plan", draft.public_id)
-        if not any(plan.status == PlanStatus.APPROVED for plan in plans):
+        if course.chart_draft_public_id is not None:
+            return (
+                f"Plan v{course.chart_draft_version} awaits approval",
+                "pathway:plan",
+                course.chart_draft_public_id,
+            )
+        if not course.chart_plan_approved:
             return ("Write the treatment plan", "pathway:plan_create", course.public_id)
         return ("Start treatment", "pathway:course", course.public_id)
     if status in (CourseStatus.ACTIVE, CourseStatus.MAINTENANCE):
-        due = next(
-            (f for f in course.follow_ups.all() if f.status == FollowUpStatus.SCHEDULED), None
-        )
-        if due is not None:
-            when = "overdue since" if due.due_on < timezone.localdate() else "due"
+        due_on = course.chart_follow_up_due_on
+        if course.chart_follow_up_public_id is not None:
+            when = "overdue since" if due_on < timezone.localdate() else "due"
             return (
-                f"{due.get_kind_display()} {when} {due.due_on:%-d %b %Y}",
+                f"{FollowUpKind(course.chart_follow_up_kind).label} {when} {due_on:%-d %b %Y}",
                 "pathway:follow_up",
-                due.public_id,
+                course.chart_follow_up_public_id,
             )
         return ("Sessions per the plan", "pathway:course", course.public_id)
     return ("Open the course", "pathway:course", course.public_id)

@@ -79,13 +79,6 @@ def clinics_administered_by(user):
     return clinics_for_user(user, roles=[StaffRole.ADMIN])
 
 
-def clinic_get_for_user(user, public_id, roles=STAFF_ROLES):
-    try:
-        return clinics_for_user(user, roles).get(public_id=public_id)
-    except (Clinic.DoesNotExist, ValueError) as exc:
-        raise Http404("No such clinic.") from exc
-
-
 def patients_visible_to(user, *, roles=STAFF_ROLES, include_own=True):
     """The patients of the clinics where `user` holds one of `roles`, plus, with
     `include_own`, the user's own record when they are a patient. Without it the user's own
@@ -315,36 +308,8 @@ def care_team_and_choices(patient, *, choices=True):
 
 
 def my_care_team_patients(user, limit=10):
-    return (
-        patients_visible_to(user, include_own=False)
-        .filter(care_team__user=user, care_team__is_active=True, status=Patient.Status.ACTIVE)
-        .select_related("clinic")
-        .distinct()
-        .order_by("family_name", "given_name")[:limit]
-    )
-
-
-def recently_viewed_patients(user, limit=8):
-    """The patients this user opened most recently, newest first (from the audit log)."""
-    events = (
-        AccessEvent.objects.filter(
-            user=user,
-            action=AccessEvent.Action.VIEW,
-            outcome=AccessEvent.Outcome.ALLOWED,
-            patient__isnull=False,
-            patient__in=patients_visible_to(user, include_own=False),
-        )
-        .order_by("-occurred_at")
-        .values_list("patient_id", flat=True)[:200]
-    )
-    ordered_ids = list(dict.fromkeys(events))[:limit]
-    by_id = Patient.objects.select_related("clinic").in_bulk(ordered_ids)
-    return [by_id[pk] for pk in ordered_ids if pk in by_id]
-
-
-def care_team_patients_for_home(user, limit=10):
-    """`my_care_team_patients` in one query scoped by the clinic ids the user carries: the
-    active patients of the user's clinics on whose active care team the user is."""
+    """The active patients of the user's clinics on whose active care team the user is, by
+    name: one query, scoped by the clinic ids the user carries (`visible_patient_q`)."""
     on_team = CareTeamMember.objects.filter(patient=OuterRef("pk"), user=user, is_active=True)
     return list(
         Patient.objects.filter(
@@ -358,9 +323,10 @@ def care_team_patients_for_home(user, limit=10):
 RECENT_VIEWS_READ = 200
 
 
-def recently_viewed_for_home(user, limit=8):
-    """`recently_viewed_patients` in one query: among the user's last RECENT_VIEWS_READ
-    allowed views of a patient they may still see, the distinct patients, newest view first."""
+def recently_viewed_patients(user, limit=8):
+    """The patients this user opened most recently, newest first (from the audit log), in
+    one query: among the user's last RECENT_VIEWS_READ allowed views of a patient they may
+    still see, the distinct patients, newest view first."""
     last_views = (
         AccessEvent.objects.filter(
             visible_patient_q(user, through="patient__"),

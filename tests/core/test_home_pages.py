@@ -4,8 +4,10 @@ clinic's patients, never the user's own record), in few queries."""
 
 import datetime
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,11 +16,18 @@ from clinic.core.audit import record_access
 from clinic.core.models import AccessEvent
 from clinic.measures import selectors as measure_selectors
 from clinic.measures import services as measure_services
-from clinic.measures.models import DueStatus, MeasureDue
+from clinic.measures.models import DueStatus, MeasureDue, SafetyAlert
 from clinic.pathway import selectors as pathway_selectors
-from clinic.pathway import services, session_selectors, session_services
+from clinic.pathway import services, session_services
 from clinic.pathway.demo import walk_course
-from clinic.pathway.models import FollowUp, FollowUpDecision
+from clinic.pathway.models import (
+    AdministrationSession,
+    Assessment,
+    Consultation,
+    FollowUp,
+    FollowUpDecision,
+    TreatmentPlan,
+)
 from clinic.patients import selectors
 from clinic.patients.models import Patient
 from tests import factories
@@ -106,6 +115,23 @@ def world():
     return w
 
 
+# Each user's clinics, by name, written out from the world: where they hold a clinician role
+# (the questionnaires, signatures, care teams of the home page), any staff role (follow-ups,
+# sessions, alerts, viewed records), and the prescriber role (what they decide and approve).
+# C is inactive: nurse_c's prescriber role there gives her nothing.
+SCOPES = {
+    # user: (clinician clinics, staff clinics, prescriber clinics)
+    "prescriber": ("a", "a", "a"),
+    "nurse": ("a", "a", ""),
+    "second_prescriber": ("a", "a", "a"),
+    "other": ("b", "b", "b"),
+    "mixed": ("a", "ab", "a"),
+    "nurse_c": ("a", "a", ""),
+    "admin": ("", "a", ""),
+}
+USERS = tuple(SCOPES)
+
+
 def _signature_rows(items):
     return sorted(
         (
@@ -113,35 +139,15 @@ def _signature_rows(items):
             item["public_id"],
             item["since"],
             item["url_name"],
-            item["patient"]["public_id"] if isinstance(item["patient"], dict) else
-            item["patient"].public_id,
-            item["course"]["indication"] if isinstance(item["course"], dict) else
-            item["course"].indication,
+            item["patient"]["public_id"],
+            item["course"]["indication"],
         )
         for item in items
-    )  # fmt: skip
+    )
 
 
-def _old(user):
-    overdue = pathway_selectors.overdue_follow_ups_for_user(user)
-    clinics = selectors.clinics_for_user(user, roles={"prescriber", "nurse"})
-    return {
-        "clinics": [
-            (clinic, Patient.objects.filter(clinic=clinic, status="active").count())
-            for clinic in clinics.order_by("name")
-        ],
-        "my_patients": list(selectors.my_care_team_patients(user)),
-        "recent_patients": selectors.recently_viewed_patients(user),
-        "awaiting_signature": _signature_rows(pathway_selectors.awaiting_signature_for_user(user)),
-        "overdue_follow_ups": list(overdue[:10]),
-        "overdue_count": overdue.count(),
-        "todays_sessions": list(session_selectors.sessions_on_day_for_user(user)),
-        "open_alerts": measure_selectors.open_alert_count(user),
-        "overdue_measures": measure_selectors.overdue_count_for_user(user),
-    }
-
-
-def _new(user):
+def _home(user):
+    """What the clinician home reads (clinic/core/views.py `clinician_home`)."""
     clinics, totals = selectors.clinics_with_totals(
         user,
         roles={"prescriber", "nurse"},
@@ -151,40 +157,149 @@ def _new(user):
             "overdue_measures": measure_selectors.overdue_measures_query(user),
         },
     )
-    signature = pathway_selectors.awaiting_signature_for_home(user)
+    signature = pathway_selectors.awaiting_signature_for_user(user)
     assert [item["since"] for item in signature] == sorted(item["since"] for item in signature)
     return {
         "clinics": [(clinic, clinic.active_patients) for clinic in clinics],
-        "my_patients": selectors.care_team_patients_for_home(user),
-        "recent_patients": selectors.recently_viewed_for_home(user),
+        "my_patients": selectors.my_care_team_patients(user),
+        "recent_patients": selectors.recently_viewed_patients(user),
         "awaiting_signature": _signature_rows(signature),
-        "overdue_follow_ups": pathway_selectors.overdue_follow_ups_for_home(user, limit=10),
+        "overdue_follow_ups": list(pathway_selectors.overdue_follow_ups_for_user(user, limit=10)),
         "overdue_count": totals["overdue_follow_ups"],
-        "todays_sessions": pathway_selectors.sessions_on_day_for_home(user),
+        "todays_sessions": pathway_selectors.sessions_on_day_for_user(user),
         "open_alerts": totals["open_alerts"],
         "overdue_measures": totals["overdue_measures"],
     }
 
 
-USERS = ("prescriber", "nurse", "second_prescriber", "other", "mixed", "nurse_c", "admin")
+def _expected(world, name):
+    """The home page's lists and counts for `name`, from the world's rows and the user's
+    clinics as SCOPES writes them out: every list of the patients of those clinics, never
+    the user's own record."""
+    user = getattr(world, name)
+    clinician, staff, prescribing = (
+        [getattr(world, letter) for letter in letters] for letters in SCOPES[name]
+    )
+    mine = Patient.objects.filter(clinic__in=staff).exclude(user=user)
+    clinical = Patient.objects.filter(clinic__in=clinician).exclude(user=user)
+    follow_ups = FollowUp.objects.filter(
+        course__patient__in=mine, status="scheduled", due_on__lt=TODAY()
+    ).order_by("due_on", "id")
+    start = datetime.datetime.combine(
+        TODAY(), datetime.time.min, tzinfo=timezone.get_current_timezone()
+    )
+    now = timezone.now()
+    overdue_measures = [
+        due
+        for due in MeasureDue.objects.filter(patient__in=clinical, status=DueStatus.OPEN)
+        if due.due_on < now.astimezone(ZoneInfo(due.patient.clinic.timezone)).date()
+    ]
+    views = AccessEvent.objects.filter(
+        user=user, action="view", outcome="allowed", patient__in=mine
+    ).order_by("-occurred_at")
+    recent = list(dict.fromkeys(event.patient for event in views))[:8]
+    open_courses = {
+        "course__patient__in": clinical,
+        "course__status__in": ["consultation", "assessment", "planning", "active",
+                               "maintenance", "on_hold"],
+    }  # fmt: skip
+    assessments = Q(course__patient__clinic__in=prescribing) if prescribing else Q(author=user)
+    unsigned = {"signed_at__isnull": True, **open_courses}
+    notes = [
+        (note, label.format(version=getattr(note, "version", None)), url_name)
+        for queryset, label, url_name in (
+            (
+                Consultation.objects.filter(author=user, **unsigned),
+                "Consultation",
+                "pathway:consultation_edit_by_id",
+            ),
+            (
+                FollowUp.objects.filter(completed_by=user, status="completed", **unsigned),
+                "Follow-up",
+                "pathway:follow_up",
+            ),
+            (
+                Assessment.objects.filter(assessments, **unsigned),
+                "Assessment",
+                "pathway:assessment",
+            ),
+            (
+                TreatmentPlan.objects.filter(
+                    course__patient__clinic__in=prescribing, status="draft", **open_courses
+                ),
+                "Plan v{version} to approve",
+                "pathway:plan",
+            ),
+        )
+        for note in queryset
+    ]
+    notes.sort(key=lambda note: note[0].created_at)
+    return {
+        "clinics": [
+            (clinic, Patient.objects.filter(clinic=clinic, status="active").count())
+            for clinic in sorted(clinician, key=lambda clinic: clinic.name)
+        ],
+        "my_patients": list(
+            mine.filter(status="active", care_team__user=user, care_team__is_active=True)
+            .distinct()
+            .order_by("family_name", "given_name")[:10]
+        ),
+        "recent_patients": recent,
+        "awaiting_signature": sorted(
+            (
+                label,
+                note.public_id,
+                note.created_at,
+                url_name,
+                note.course.patient.public_id,
+                note.course.indication,
+            )
+            for note, label, url_name in notes[:20]
+        ),
+        "overdue_follow_ups": list(follow_ups[:10]),
+        "overdue_count": follow_ups.count(),
+        "todays_sessions": list(
+            AdministrationSession.objects.filter(
+                course__patient__in=mine,
+                scheduled_at__gte=start,
+                scheduled_at__lt=start + datetime.timedelta(days=1),
+            ).order_by("scheduled_at", "id")
+        ),
+        "open_alerts": SafetyAlert.objects.filter(patient__in=mine, status="open").count(),
+        "overdue_measures": len(overdue_measures),
+    }
 
 
-def test_home_reads_match_the_per_app_selectors(client, world):
+def test_home_reads_keep_to_the_users_clinics(client, world):
     for name in USERS:
         user = getattr(world, name)
-        expected = _old(type(user).objects.get(pk=user.pk))
-        assert _new(type(user).objects.get(pk=user.pk)) == expected, name
+        expected = _expected(world, name)
+        assert _home(type(user).objects.get(pk=user.pk)) == expected, name
         # The request's user, with its memberships loaded (no query for them).
         request_user = load_request_user(user.pk)
         request_user.is_request_user = True
-        assert _new(request_user) == expected, name
+        assert _home(request_user) == expected, name
     # Else the comparison proves little: something in every list.
-    seen = _new(world.prescriber)
+    seen = _home(world.prescriber)
     assert all(seen[key] for key in seen), [key for key in seen if not seen[key]]
-    mixed = _new(world.mixed)
+    assert {p.clinic for p in seen["recent_patients"]} == {world.a}
+    mixed = _home(world.mixed)
     assert {p.clinic for p in mixed["recent_patients"]} == {world.a}
     assert {f.course.patient.clinic for f in mixed["overdue_follow_ups"]} == {world.a, world.b}
-    assert _new(world.nurse_c)["awaiting_signature"] == []
+    assert [clinic for clinic, _n in mixed["clinics"]] == [world.a]
+    assert _home(world.nurse_c)["awaiting_signature"] == []
+    assert [clinic for clinic, _n in _home(world.nurse_c)["clinics"]] == [world.a]
+    other = _home(world.other)
+    assert {f.course.patient.clinic for f in other["overdue_follow_ups"]} == {world.b}
+    assert {s.course.patient.clinic for s in other["todays_sessions"]} == {world.b}
+    # The nurse's own record has overdue work, an alert, a care team and a view: none of it
+    # is hers to see here.
+    nurse = _home(world.nurse)
+    own = world.staff_patient
+    assert own not in nurse["my_patients"] and own not in nurse["recent_patients"]
+    assert not [f for f in nurse["overdue_follow_ups"] if f.course.patient == own]
+    assert not [s for s in nurse["todays_sessions"] if s.course.patient == own]
+    assert nurse["overdue_count"] < seen["overdue_count"]
 
     # The page: my clinics' work, never another clinic's, never my own record.
     client.force_login(world.nurse)
@@ -211,9 +326,13 @@ def test_clinic_admin_home_counts_and_pages_the_clinics_own_records(
     now = timezone.now()
     for outcome, days in (("denied", 1), ("denied", 8), ("allowed", 0)):
         AccessEvent.objects.create(
-            user=clinic_admin, action="view", object_type="patient", clinic=a, outcome=outcome,
+            user=clinic_admin,
+            action="view",
+            object_type="patient",
+            clinic=a,
+            outcome=outcome,
             occurred_at=now - datetime.timedelta(days=days),
-        )  # fmt: skip
+        )
     record_access(user=other_clinician, action="view", object_type="patient", clinic=b,
                   outcome="denied")  # fmt: skip
     client.force_login(clinic_admin)

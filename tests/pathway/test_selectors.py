@@ -240,7 +240,8 @@ def test_awaiting_signature_per_role(
 
     items = selectors.awaiting_signature_for_user(prescriber)
     assert [item["since"] for item in items] == sorted(item["since"] for item in items)
-    assert {item["patient"] for item in items} == {p1, p2, p3}
+    assert {item["patient"]["public_id"] for item in items} == {p.public_id for p in (p1, p2, p3)}
+    assert {item["course"]["public_id"] for item in items} == {c.public_id for c in (c1, c2, c3)}
     assert len(selectors.awaiting_signature_for_user(prescriber, limit=2)) == 2
 
     # Signing removes it from the list.

@@ -1,12 +1,19 @@
+import datetime
 import re
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic.core.models import AccessEvent
 from clinic.measures import services as measure_services
 from clinic.measures.models import SafetyAlert
+from clinic.pathway import services
+from clinic.pathway.demo import walk_course
+from clinic.pathway.models import FollowUp
 from clinic.patients.models import CareTeamMember, Patient
 from clinic.portal import services as portal_services
 from tests import factories
@@ -69,23 +76,67 @@ def test_patient_list_query_count_is_fixed(
         client.get(reverse("patients:list"))
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("team_size", [1, 6])
-def test_patient_detail_query_count_is_fixed(
-    client, clinic, clinic_admin, team_size, django_assert_max_num_queries
-):
-    patient = factories.PatientFactory(clinic=clinic)
+def _chart_world(clinic, prescriber, nurse, *, courses, team_size):
+    """A patient with `courses` courses at each of several stages (one with an overdue
+    follow-up), `team_size` nurses on the care team and views by the prescriber."""
+    patient = factories.PatientFactory(clinic=clinic, with_user=True)
+    for _ in range(courses):
+        for stage in ("consultation_draft", "consultation_signed", "plan_draft", "active"):
+            walk_course(patient=patient, prescriber=prescriber, nurse=nurse, stage=stage)
+    FollowUp.objects.filter(course__patient=patient).update(
+        due_on=timezone.localdate() - datetime.timedelta(days=2)
+    )
     for _ in range(team_size):
         CareTeamMember.objects.create(
             patient=patient,
             user=factories.make_staff(clinic=clinic, role="nurse"),
             responsibility="nurse",
         )
-    client.force_login(clinic_admin)
-    # 14, the alerts bell's unread count, and the safety-alert and portal-invitation summary.
-    with django_assert_max_num_queries(16):
-        response = client.get(detail_url(patient))
-    assert response.status_code == 200
+    return patient
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("holder", ["prescriber", "clinic_admin"])
+def test_patient_detail_query_count_is_fixed(
+    client, clinic, prescriber, nurse, clinic_admin, holder
+):
+    """At most 8 queries (tests/core/test_query_counts.py's target), the same with more
+    courses, team and access events: for an admin too, who also sees who opened the
+    record."""
+    user = {"prescriber": prescriber, "clinic_admin": clinic_admin}[holder]
+    counts = []
+    for size in (1, 3):
+        patient = _chart_world(clinic, prescriber, nurse, courses=size, team_size=size)
+        for _ in range(size):
+            client.force_login(prescriber)
+            client.get(detail_url(patient))
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(detail_url(patient))
+        assert response.status_code == 200
+        assert ("Who opened this record" in response.content.decode()) == (holder != "prescriber")
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1] <= 8, counts
+
+
+@pytest.mark.django_db
+def test_the_chart_shows_each_courses_next_step(client, clinic, prescriber, nurse, clinic_admin):
+    patient = _chart_world(clinic, prescriber, nurse, courses=1, team_size=0)
+    overdue = timezone.localdate() - datetime.timedelta(days=2)
+    draft = patient.treatment_courses.get(status="planning").plans.get()
+    review = patient.treatment_courses.get(status="active").follow_ups.get()
+    client.force_login(prescriber)
+    page = client.get(detail_url(patient)).content.decode()
+    assert "Complete the consultation" in page
+    assert "Move to assessment" in page
+    assert f"Plan v{draft.version} awaits approval" in page
+    assert reverse("pathway:plan", args=[draft.public_id]) in page
+    assert f"End-of-induction review overdue since {overdue:%-d %b %Y}" in page
+    assert reverse("pathway:follow_up", args=[review.public_id]) in page
+    # Approved, the plan leaves the next step to starting treatment.
+    services.plan_approve(plan=draft, by=prescriber)
+    page = client.get(detail_url(patient)).content.decode()
+    assert "Start treatment" in page and "awaits approval" not in page
 
 
 @pytest.mark.django_db
