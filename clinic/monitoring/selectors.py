@@ -4,11 +4,11 @@ access-checked selector, and the reading schedule a session runner shows."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import FilteredRelation, Prefetch
+from django.db.models import FilteredRelation
 from django.utils import timezone
 
 from clinic.monitoring.limits import Vital
-from clinic.monitoring.models import ReadingPhase, SideEffectReport, VitalAcknowledgment
+from clinic.monitoring.models import ReadingPhase, SideEffectReport
 from clinic.pathway.models import Drug, SessionStatus
 
 # DOMAIN.md §4.1 (default; confirm clinically): on time within 5 minutes of the plan.
@@ -18,18 +18,8 @@ BP_PEAK_MINUTES = 40
 SCHEDULE_HORIZON_MINUTES = 180
 
 
-def readings_for_session(session):
-    return session.readings.select_related("entered_by").prefetch_related(
-        Prefetch(
-            "acknowledgments", queryset=VitalAcknowledgment.objects.select_related(
-                "acknowledged_by"
-            )
-        )
-    ).order_by("taken_at", "id")  # fmt: skip
-
-
 def readings_with_acknowledgment(session):
-    """`readings_for_session` in one query, as a list: each reading's acknowledgment (a
+    """The session's readings by time, in one query, as a list: each reading's acknowledgment (a
     reading has one at most, `one_acknowledgment_per_reading`) and who gave it come by a
     join, on `reading.acknowledgment` (None when there is none)."""
     readings = list(

@@ -1,18 +1,20 @@
 """Reads of administration sessions for a signed-in user (404 and audit as everywhere)."""
 
-import datetime
 from types import SimpleNamespace
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone
 
+from clinic.accounts.models import User
 from clinic.accounts.roles import STAFF_ROLES
+from clinic.monitoring.models import SideEffectReport
+from clinic.pathway import json_rows
 from clinic.pathway.models import (
     AdministrationSession,
     Assessment,
     BodyMeasurement,
     EsketamineDevice,
+    SessionStatusChange,
 )
 from clinic.pathway.selectors import _get_or_404, courses_visible_to
 from clinic.patients.selectors import visible_patient_q
@@ -98,11 +100,85 @@ def attach_course_record(session):
     return session
 
 
-def session_get_with_record_for_user(user, public_id, roles=STAFF_ROLES):
-    """`session_get_for_user` (same scope, 404 and audit), with the course record of
-    `attach_course_record` read in the same query."""
-    queryset = with_course_record(sessions_visible_to(user, roles).select_related(*SESSION_RELATED))
-    return attach_course_record(_session_get(user, public_id, queryset))
+def _user_columns(field, alias):
+    """json_rows columns of the user `field` names (joined as `alias`): what
+    `display_name` reads."""
+    return {
+        f"{field}__{name}": f"{alias}.{name}"
+        for name in ("id", "username", "first_name", "last_name", "credentials")
+    }
+
+
+def _all_columns(model, alias):
+    return {field.attname: f'{alias}."{field.column}"' for field in model._meta.concrete_fields}
+
+
+_SESSION = AdministrationSession._meta.db_table
+# The runner's status history, devices and side effects, read with the session (json_rows):
+# every field of each row, and the people the page names.
+RUNNER_STATUS_CHANGES_SQL = json_rows.json_rows_sql(
+    {**_all_columns(SessionStatusChange, "c"), **_user_columns("changed_by", "u")},
+    f"FROM {SessionStatusChange._meta.db_table} c JOIN accounts_user u ON u.id = c.changed_by_id "
+    f"WHERE c.session_id = {_SESSION}.id",
+)
+RUNNER_DEVICES_SQL = json_rows.json_rows_sql(
+    {**_all_columns(EsketamineDevice, "d"), **_user_columns("recorded_by", "u")},
+    f"FROM {EsketamineDevice._meta.db_table} d JOIN accounts_user u ON u.id = d.recorded_by_id "
+    f"WHERE d.session_id = {_SESSION}.id",
+)
+RUNNER_SIDE_EFFECTS_SQL = json_rows.json_rows_sql(
+    {**_all_columns(SideEffectReport, "e"), **_user_columns("reporter", "u")},
+    f"FROM {SideEffectReport._meta.db_table} e JOIN accounts_user u ON u.id = e.reporter_id "
+    f"WHERE e.session_id = {_SESSION}.id",
+)
+
+
+def session_get_for_runner_for_user(user, public_id, roles=STAFF_ROLES):
+    """`session_get_for_user` (same scope, 404 and audit) for the runner, scoped by the
+    clinic ids the user carries: the course record of `attach_course_record` and, in the
+    same query, `session.status_changes_list` (by time, each with `changed_by`),
+    `session.devices_list` (the esketamine devices by number, each with `recorded_by`) and
+    `session.side_effects_list` (by onset, each with `reporter`), as
+    `session.status_changes`, `session.devices` and
+    `monitoring.selectors.side_effects_for_session` give them."""
+    queryset = _with_runner_lists(
+        AdministrationSession.objects.filter(
+            visible_patient_q(user, roles=roles, through="course__patient__")
+        )
+    )
+    return attach_runner_lists(attach_course_record(_session_get(user, public_id, queryset)))
+
+
+def session_reload_for_runner(session):
+    """A session the caller already looked up through a selector, read again (after a
+    write) as `session_get_for_runner_for_user` reads it."""
+    queryset = _with_runner_lists(AdministrationSession.objects.all())
+    return attach_runner_lists(attach_course_record(queryset.get(pk=session.pk)))
+
+
+def _with_runner_lists(queryset):
+    return with_course_record(queryset.select_related(*SESSION_RELATED, "signed_by")).annotate(
+        _status_changes=json_rows.json_rows(RUNNER_STATUS_CHANGES_SQL),
+        _devices=json_rows.json_rows(RUNNER_DEVICES_SQL),
+        _side_effects=json_rows.json_rows(RUNNER_SIDE_EFFECTS_SQL),
+    )
+
+
+def attach_runner_lists(session):
+    """The lists of `session_get_for_runner_for_user` from its JSON annotations."""
+    session.status_changes_list = sorted(
+        json_rows.instances(SessionStatusChange, session._status_changes, {"changed_by": User}),
+        key=lambda change: (change.changed_at, change.pk),
+    )
+    session.devices_list = sorted(
+        json_rows.instances(EsketamineDevice, session._devices, {"recorded_by": User}),
+        key=lambda device: device.number,
+    )
+    session.side_effects_list = sorted(
+        json_rows.instances(SideEffectReport, session._side_effects, {"reporter": User}),
+        key=lambda effect: (effect.onset_at, effect.pk),
+    )
+    return session
 
 
 # EsketamineDevice.number runs from 1 to 3 (the device_number_1_to_3 constraint).
@@ -151,26 +227,6 @@ def session_get_for_print_for_user(user, public_id, roles=STAFF_ROLES):
         if (at := getattr(session, f"_device_{number}_at")) is not None
     ]
     return session
-
-
-def session_reload_with_record(session):
-    """A session the caller already looked up through a selector, read again (after a
-    write) with its course record."""
-    queryset = with_course_record(AdministrationSession.objects.select_related(*SESSION_RELATED))
-    return attach_course_record(queryset.get(pk=session.pk))
-
-
-def sessions_on_day_for_user(user, day=None):
-    """The user's clinics' sessions scheduled on `day` (today, in the user's time zone)."""
-    day = day or timezone.localdate()
-    tz = timezone.get_current_timezone()
-    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
-    return (
-        sessions_visible_to(user)
-        .filter(scheduled_at__gte=start, scheduled_at__lt=start + datetime.timedelta(days=1))
-        .select_related("course__patient", "plan", "nurse")
-        .order_by("scheduled_at", "id")
-    )
 
 
 def sessions_for_course(course):

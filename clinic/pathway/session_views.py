@@ -215,7 +215,7 @@ def _ledger_context(session, user, forms):
 
 def _vitals_context(session, forms, *, can_write, readings=None):
     if readings is None:
-        readings = list(monitoring_selectors.readings_for_session(session))
+        readings = monitoring_selectors.readings_with_acknowledgment(session)
     ack_errors = forms.get("acknowledge")
     error_errors = forms.get("entered_in_error")
     for reading in readings:
@@ -223,7 +223,6 @@ def _vitals_context(session, forms, *, can_write, readings=None):
             (name, getattr(reading, name), reading.flags.get(name))
             for name, _, _ in VitalsForm.VITALS
         ]
-        reading.acknowledgment = next(iter(reading.acknowledgments.all()), None)
         reading.needs_ack = (
             reading.has_critical and not reading.entered_in_error and not reading.acknowledgment
         )
@@ -319,8 +318,8 @@ def _guard(session, to_status):
 
 
 def _runner_context(request, session, forms=None):
-    """The runner's context. `session` comes from `session_get_with_record_for_user` or
-    `session_reload_with_record` (the course record read with it). A GET writes nothing:
+    """The runner's context. `session` comes from `session_get_for_runner_for_user` or
+    `session_reload_for_runner` (the course record and lists read with it). A GET writes nothing:
     the checklists' system answers are worked out for the page, and saved by the POSTs that
     act on them (check-in, checklist answers, the transitions' guards)."""
     forms = forms or {}
@@ -332,13 +331,9 @@ def _runner_context(request, session, forms=None):
     esketamine = session.plan.drug == Drug.ESKETAMINE
     status = session.status
     # Read once, for every panel that shows or judges them.
-    readings = list(monitoring_selectors.readings_for_session(session))
-    side_effects = list(monitoring_selectors.side_effects_for_session(session))
-    devices = (
-        list(session.devices.select_related("recorded_by"))
-        if esketamine and status in DEVICES_GIVEN
-        else []
-    )
+    readings = monitoring_selectors.readings_with_acknowledgment(session)
+    side_effects = session.side_effects_list
+    devices = session.devices_list if esketamine and status in DEVICES_GIVEN else []
     record = ss.PreSessionRecord(
         consultation=session.course_consultation,
         weight=session.latest_weight,
@@ -377,9 +372,14 @@ def _runner_context(request, session, forms=None):
         context["transfer_form"] = forms.get("transfer") or TransferForm()
 
     # Pre-session checklist.
+    # Both checklists' answers in one query (the discharge one only while it is open).
+    pre_answers, discharge_answers = _answers_of_ids(
+        session.pre_checklist_id,
+        session.discharge_checklist_id if status in DISCHARGE_OPEN else None,
+    )
     pre_problems = None
     if session.pre_checklist is not None:
-        answers = _answers(session.pre_checklist)
+        answers = pre_answers
         pre_problems, pre_warnings = [], []
         if status in PRE_CHECKLIST_OPEN:
             pre_problems, pre_warnings = ss.pre_checklist_review(session, answers, record)
@@ -455,7 +455,7 @@ def _runner_context(request, session, forms=None):
     # Discharge.
     if status in DISCHARGE_OPEN:
         if session.discharge_checklist is not None:
-            answers = _answers(session.discharge_checklist)
+            answers = discharge_answers
             for_status = S.READY_FOR_DISCHARGE if status == S.MONITORING else S.DISCHARGED
             # From the ledger panel's draws (DISCHARGE_OPEN is within LEDGER_OPEN).
             reconciled = ledger_selectors.draws_reconciled(row.draw for row in context["draw_rows"])
@@ -490,7 +490,7 @@ def _runner_context(request, session, forms=None):
     context["side_effect_terms"] = SideEffectTerm
 
     context.update(_vitals_context(session, forms, can_write=can_write, readings=readings))
-    context["status_changes"] = list(session.status_changes.select_related("changed_by"))
+    context["status_changes"] = session.status_changes_list
     return context
 
 
@@ -505,7 +505,7 @@ def _runner_page(request, session, forms=None, status=200):
 
 @staff_required
 def session_run(request, public_id):
-    session = session_selectors.session_get_with_record_for_user(
+    session = session_selectors.session_get_for_runner_for_user(
         request.user, public_id, roles=STAFF_ROLES
     )
     if request.method != "GET":
@@ -525,7 +525,7 @@ def _refused(request, session, anchor, exc, prefix=""):
 
 
 def _reload(session):
-    return session_selectors.session_reload_with_record(session)
+    return session_selectors.session_reload_for_runner(session)
 
 
 # --- check-in, checklists ---------------------------------------------------------------------

