@@ -150,11 +150,15 @@ def wait_for(url, seconds=60):
     raise SystemExit(f"gunicorn did not answer at {url}")
 
 
-def write_report(result, *, seconds, connections, scenario_size):
+def write_report(result, *, seconds, connections, threads, scenario_size):
+    workers = (
+        f"{WORKERS} sync workers" if threads == 1 else f"{WORKERS} workers x {threads} threads"
+    )
     section = (
         "## Load test\n\n"
         f"Measured {datetime.date.today().isoformat()} on {machine()} by `python bench/load.py "
-        f"--seconds {seconds} --connections {connections}`: gunicorn, {WORKERS} sync workers, "
+        f"--seconds {seconds} --connections {connections}"
+        f"{f' --threads {threads}' if threads != 1 else ''}`: gunicorn, {workers}, "
         "production settings (persistent connections, Redis cache), on 127.0.0.1 against the "
         f"benchmark database; wrk with {connections} connections "
         f"cycling through {scenario_size} requests of clinicians (home, patient list, charts, "
@@ -173,6 +177,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per gunicorn worker (1: sync workers)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench/load.py needs wrk: apt-get install -y wrk")
@@ -191,6 +198,7 @@ def main():
         script.write(LUA % {"requests": lua_table})
     server = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "gunicorn", "clinic.wsgi:application", "--workers", str(WORKERS),
+         "--threads", str(args.threads),
          "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
         cwd=ROOT, env=os.environ.copy(), start_new_session=True,
     )  # fmt: skip
@@ -212,7 +220,11 @@ def main():
     result = json.loads(line.removeprefix("RESULT "))
     print(json.dumps(result))
     write_report(
-        result, seconds=args.seconds, connections=args.connections, scenario_size=len(requests)
+        result,
+        seconds=args.seconds,
+        connections=args.connections,
+        threads=args.threads,
+        scenario_size=len(requests),
     )
 
 
