@@ -10,6 +10,7 @@ from decimal import Decimal
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 
 from clinic.accounts.models import User
@@ -59,7 +60,46 @@ def staff_of_clinic(clinic, roles, *, exclude=None):
     return users.order_by("last_name", "first_name", "id")
 
 
-class WitnessChoiceField(forms.ModelChoiceField):
+class ListedChoiceIterator(ModelChoiceIterator):
+    """The field's choices from `field.listed` (objects read once by the page) when it is
+    set, else from its queryset. Validation always goes through the queryset."""
+
+    def __iter__(self):
+        listed = getattr(self.field, "listed", None)
+        if listed is None:
+            yield from super().__iter__()
+            return
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in listed:
+            yield self.choice(obj)
+
+    def __len__(self):
+        listed = getattr(self.field, "listed", None)
+        if listed is None:
+            return super().__len__()
+        return len(listed) + (1 if self.field.empty_label is not None else 0)
+
+    def __bool__(self):
+        listed = getattr(self.field, "listed", None)
+        if listed is None:
+            return super().__bool__()
+        return self.field.empty_label is not None or bool(listed)
+
+
+class ListedChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField whose choices may come from `listed` (a list of the queryset's
+    objects, read by the page) so rendering reads nothing; a submitted value is still
+    looked up in the queryset, so a stale or foreign one is refused beside the field."""
+
+    iterator = ListedChoiceIterator
+    listed = None
+
+    def has_choices(self):
+        return bool(self.listed) if self.listed is not None else self.queryset.exists()
+
+
+class WitnessChoiceField(ListedChoiceField):
     def label_from_instance(self, obj):
         return obj.get_full_name() or obj.username
 
@@ -85,13 +125,21 @@ class QuantityFormMixin:
         return {key: self.cleaned_data["quantity"]}
 
 
+def waste_witnesses(clinic, user):
+    """The witnesses a waste of `clinic`'s stock by `user` may name, as `WasteForm` offers
+    them (read once, for the page's `WasteForm(witnesses=...)`)."""
+    return list(staff_of_clinic(clinic, CLINICIAN_ROLES, exclude=user))
+
+
 class WitnessFormMixin:
-    def _add_witness(self, clinic, user, roles):
+    def _add_witness(self, clinic, user, roles, witnesses=None):
+        """`witnesses`: the queryset's users already read (choices then read nothing)."""
         self.fields["witness"] = WitnessChoiceField(
             queryset=staff_of_clinic(clinic, roles, exclude=user),
             empty_label="Choose the witness",
             help_text="Another clinician of this clinic, present now.",
         )
+        self.fields["witness"].listed = witnesses
         self.fields["witness_password"] = forms.CharField(
             label="Witness's password",
             max_length=128,
@@ -104,7 +152,7 @@ class WitnessFormMixin:
 # --- session forms (embedded in the session runner) -------------------------------------------
 
 
-class LotChoiceField(forms.ModelChoiceField):
+class LotChoiceField(ListedChoiceField):
     def label_from_instance(self, lot):
         return (
             f"{lot.product_name} {lot.strength}, lot {lot.lot_number}, exp. "
@@ -114,7 +162,9 @@ class LotChoiceField(forms.ModelChoiceField):
 
 class DrawForm(forms.Form):
     """Draw for a session from one of `usable_lots_for_session(session)`. Vial lots take
-    `ml`, device lots `units`; `service_kwargs()` passes the right one."""
+    `ml`, device lots `units`; `service_kwargs()` passes the right one. `lots`: those
+    lots already read as a list (the choices then read nothing; a submitted lot is still
+    looked up among the usable ones)."""
 
     lot = LotChoiceField(queryset=None, empty_label=None, label="Lot")
     ml = forms.DecimalField(
@@ -128,12 +178,13 @@ class DrawForm(forms.Form):
     )
     units = forms.IntegerField(label="Devices", required=False, min_value=1, max_value=3)
 
-    def __init__(self, *args, session, user=None, **kwargs):
+    def __init__(self, *args, session, user=None, lots=None, **kwargs):
         from clinic.ledger.selectors import usable_lots_for_session
 
         super().__init__(*args, **kwargs)
         self.session = session
         self.fields["lot"].queryset = usable_lots_for_session(session)
+        self.fields["lot"].listed = lots
         if session.plan.drug == Drug.ESKETAMINE:
             del self.fields["ml"]
             self.fields["units"].required = True
@@ -145,6 +196,10 @@ class DrawForm(forms.Form):
             if session.volume_ml:
                 self.fields["ml"].initial = session.volume_ml
         self.helper = _helper("Record draw")
+
+    def has_lots(self):
+        """Whether any lot can be drawn from (from `lots` when given)."""
+        return self.fields["lot"].has_choices()
 
     def service_kwargs(self):
         data = self.cleaned_data
@@ -175,12 +230,15 @@ class WasteForm(QuantityFormMixin, WitnessFormMixin, forms.Form):
         required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, draw, user, **kwargs):
+    def __init__(self, *args, draw, user, witnesses=None, **kwargs):
+        """`witnesses`: `waste_witnesses(draw's clinic, user)` already read, for a page
+        showing several waste forms (the choices then read nothing)."""
         super().__init__(*args, **kwargs)
         self.draw = draw
         self.quantity_label = "Devices wasted" if draw.lot.is_device else "Volume wasted (mL)"
         self._add_quantity(draw.lot)
-        self._add_witness(draw.lot.clinic, user, CLINICIAN_ROLES)
+        # The clinic by id: the lot's clinic row is not read for the witnesses' query.
+        self._add_witness(draw.lot.clinic_id, user, CLINICIAN_ROLES, witnesses)
         self.order_fields(["quantity", "witness", "witness_password", "reason"])
         self.helper = _helper("Record witnessed waste")
 

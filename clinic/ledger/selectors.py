@@ -336,6 +336,29 @@ def session_draws(session):
     )
 
 
+def session_draws_and_uses(session):
+    """`session_draws(session)` (as a list, each with `used_mg`, `lot` and `actor`) and, in
+    the same query, their standing administrations and wastes (not reversed; each with
+    `actor` and `witness`), in ledger order: `(draws, uses)`."""
+    standing_draw = Q(session=session, entry_type=E.DRAW, reversed_by__isnull=True)
+    standing_use = Q(
+        draw__session=session,
+        draw__entry_type=E.DRAW,
+        draw__reversed_by__isnull=True,
+        entry_type__in=[E.ADMINISTER, E.WASTE],
+        reversed_by__isnull=True,
+    )
+    entries = list(
+        LedgerEntry.objects.filter(standing_draw | standing_use)
+        .annotate(used_mg=Coalesce(Sum("uses__mg"), ZERO))
+        .select_related("lot", "actor", "witness")
+        .order_by("id")
+    )
+    draws = [entry for entry in entries if entry.entry_type == E.DRAW]
+    uses = [entry for entry in entries if entry.entry_type != E.DRAW]
+    return draws, uses
+
+
 def session_drawn_total(session):
     """mg drawn for `session`, net of reversed draws (0 when nothing was drawn)."""
     total = (

@@ -743,7 +743,7 @@ def discharge_review(
 ):
     """For a page, without writing: `discharge_problems` from what the page has loaded. The
     discharge checklist's `answers` (with item and response, in item order) get their
-    system values in memory; `readings` come with their acknowledgments prefetched,
+    system values in memory; `readings` come from `readings_with_acknowledgment`,
     `devices` are the session's (or [] when none can be given yet), `reconciled` is
     `draw_is_reconciled`."""
     now = now or timezone.now()
@@ -756,7 +756,7 @@ def discharge_review(
     apply_system_answers(answers, values)
     checklist_problems, _ = _checklist_problems(session.discharge_checklist, answers)
     unacknowledged = any(
-        r.has_critical and not r.entered_in_error and not r.acknowledgments.all() for r in readings
+        r.has_critical and not r.entered_in_error and r.acknowledgment is None for r in readings
     )
     return _discharge_problems(session, for_status, now, checklist_problems, unacknowledged, ends)
 

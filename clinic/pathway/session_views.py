@@ -25,7 +25,7 @@ from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES, StaffRole
 from clinic.core.access import clinician_required, staff_required, user_has_role
 from clinic.ledger import selectors as ledger_selectors
 from clinic.ledger import services as ledger_services
-from clinic.ledger.forms import AdministerForm, DrawForm, WasteForm
+from clinic.ledger.forms import AdministerForm, DrawForm, WasteForm, waste_witnesses
 from clinic.ledger.models import EntryType, LedgerEntry
 from clinic.monitoring import selectors as monitoring_selectors
 from clinic.monitoring import services as monitoring_services
@@ -167,16 +167,11 @@ class DrawRow:
 
 
 def _ledger_context(session, user, forms):
-    draws = list(ledger_selectors.session_draws(session))
-    uses = list(
-        LedgerEntry.objects.filter(
-            draw__in=draws,
-            entry_type__in=[EntryType.ADMINISTER, EntryType.WASTE],
-            reversed_by__isnull=True,
-        )
-        .select_related("actor", "witness")
-        .order_by("id")
-    )
+    draws, uses = ledger_selectors.session_draws_and_uses(session)
+    clinic = session.course.patient.clinic
+    # The waste forms' witnesses, read once for all of them (a draw of another clinic's lot,
+    # which the ledger does not make, would have its form read its own).
+    witnesses = None
     rows = []
     totals = {"drawn_mg": Decimal("0"), "administered_mg": Decimal("0"), "wasted_mg": Decimal("0")}
     open_now = session.status in LEDGER_OPEN
@@ -202,14 +197,25 @@ def _ledger_context(session, user, forms):
             row.administer_form = forms.get(f"administer:{key}") or AdministerForm(
                 draw=draw, initial={"quantity": row.open}, prefix=f"a-{key[:8]}"
             )
-            row.waste_form = forms.get(f"waste:{key}") or WasteForm(
-                draw=draw, user=user, initial={"quantity": row.open}, prefix=f"w-{key[:8]}"
-            )
+            row.waste_form = forms.get(f"waste:{key}")
+            if row.waste_form is None:
+                listed = None
+                if draw.lot.clinic_id == clinic.pk:
+                    if witnesses is None:
+                        witnesses = waste_witnesses(clinic, user)
+                    listed = witnesses
+                row.waste_form = WasteForm(
+                    draw=draw, user=user, witnesses=listed, initial={"quantity": row.open},
+                    prefix=f"w-{key[:8]}",
+                )  # fmt: skip
         rows.append(row)
     totals["open_mg"] = totals["drawn_mg"] - totals["administered_mg"] - totals["wasted_mg"]
     draw_form = None
     if open_now and session.dose_mg is not None:
-        draw_form = forms.get("draw") or DrawForm(session=session, user=user)
+        draw_form = forms.get("draw") or DrawForm(
+            session=session, user=user,
+            lots=list(ledger_selectors.usable_lots_for_session(session)),
+        )  # fmt: skip
     return {"draw_rows": rows, "ledger_totals": totals, "draw_form": draw_form}
 
 
