@@ -35,17 +35,21 @@ def json_rows(sql):
     return RawSQL(sql[connection.vendor], (), output_field=models.TextField())  # noqa: S611 # nosec B611 - fixed SQL, no input
 
 
-def instances(model, text, related=None):
+def instances(model, text, related=None, extra=None):
     """Instances of `model` from the JSON array `text` (None or "[]": none). A key names a
     concrete field's attname; "<field>__<attname>" a field of the instance of the foreign
-    key <field>, whose model `related` gives ({field: model})."""
+    key <field>, whose model `related` gives ({field: model}); a key of `extra` ({key:
+    field}, e.g. an annotation) an attribute set on the instance, read as that field would
+    read its column."""
     rows = json.loads(text or "[]", parse_float=decimal.Decimal)
-    return [_instance(model, row, related or {}) for row in rows]
+    return [_instance(model, row, related or {}, extra or {}) for row in rows]
 
 
-def _instance(model, row, related):
-    own = {key: value for key, value in row.items() if "__" not in key}
+def _instance(model, row, related, extra):
+    own = {key: value for key, value in row.items() if "__" not in key and key not in extra}
     obj = _from_values(model, own)
+    for key, field in extra.items():
+        setattr(obj, key, _python(field, row.get(key)))
     for name, related_model in related.items():
         prefix = f"{name}__"
         values = {key[len(prefix) :]: value for key, value in row.items() if key.startswith(prefix)}

@@ -7,6 +7,7 @@ from django.db.models import OuterRef, Subquery
 
 from clinic.accounts.models import User
 from clinic.accounts.roles import STAFF_ROLES
+from clinic.ledger.models import EntryType, LedgerEntry, Lot
 from clinic.monitoring.models import SideEffectReport
 from clinic.pathway import json_rows
 from clinic.pathway.models import (
@@ -132,6 +133,65 @@ RUNNER_SIDE_EFFECTS_SQL = json_rows.json_rows_sql(
     f"WHERE e.session_id = {_SESSION}.id",
 )
 
+# The session's ledger (json_rows), as `ledger.selectors.session_draws_and_uses` reads it:
+# its standing draws (not reversed), each with `used_mg` (the mg of every row that splits it,
+# reversals of them included), `actor` and `witness`; the standing administrations and
+# wastes of those draws (each with `actor`, `witness` and `used_mg`); and, apart (a row of
+# every column of the entry, its lot and two users is too many arguments for PostgreSQL's
+# JSONB_BUILD_OBJECT), the lots of all of them.
+_ENTRY = LedgerEntry._meta.db_table
+_USER = User._meta.db_table
+
+
+def _standing(alias, probe):
+    sql = f"SELECT 1 FROM {_ENTRY} {probe} WHERE {probe}.reverses_id = {alias}.id"  # noqa: S608 # nosec B608 - fixed SQL, no input
+    return f"NOT EXISTS ({sql})"
+
+
+def _standing_draw(alias):
+    return (
+        f"{alias}.session_id = {_SESSION}.id AND {alias}.entry_type = '{EntryType.DRAW.value}' "
+        f"AND {_standing(alias, alias + '_r')}"
+    )
+
+
+_USE_TYPES = ", ".join(f"'{kind.value}'" for kind in (EntryType.ADMINISTER, EntryType.WASTE))
+# (joins, condition) of the draws and of the uses, each entry as `e`.
+_LEDGER_DRAWS = ("", _standing_draw("e"))
+_LEDGER_USES = (
+    f"JOIN {_ENTRY} d ON d.id = e.draw_id",
+    f"{_standing_draw('d')} AND e.entry_type IN ({_USE_TYPES}) AND {_standing('e', 'e_r')}",
+)
+_LEDGER_ENTRY_COLUMNS = {
+    **_all_columns(LedgerEntry, "e"),
+    **_user_columns("actor", "a"),
+    **_user_columns("witness", "w"),
+    "used_mg": f"COALESCE((SELECT SUM(x.mg) FROM {_ENTRY} x WHERE x.draw_id = e.id), 0)",  # noqa: S608 # nosec B608 - fixed SQL, no input
+}
+
+
+def _ledger_entries_sql(entries):
+    joins, condition = entries
+    return json_rows.json_rows_sql(
+        _LEDGER_ENTRY_COLUMNS,
+        f"FROM {_ENTRY} e {joins} JOIN {_USER} a ON a.id = e.actor_id "
+        f"LEFT JOIN {_USER} w ON w.id = e.witness_id WHERE {condition}",
+    )
+
+
+def _lot_ids_sql(entries):
+    joins, condition = entries
+    return f"SELECT e.lot_id FROM {_ENTRY} e {joins} WHERE {condition}"  # noqa: S608 # nosec B608 - fixed SQL, no input
+
+
+RUNNER_LEDGER_DRAWS_SQL = _ledger_entries_sql(_LEDGER_DRAWS)
+RUNNER_LEDGER_USES_SQL = _ledger_entries_sql(_LEDGER_USES)
+RUNNER_LEDGER_LOTS_SQL = json_rows.json_rows_sql(
+    _all_columns(Lot, "l"),
+    f"FROM {Lot._meta.db_table} l WHERE l.id IN "
+    f"({_lot_ids_sql(_LEDGER_DRAWS)} UNION {_lot_ids_sql(_LEDGER_USES)})",
+)
+
 
 def session_get_for_runner_for_user(user, public_id, roles=STAFF_ROLES):
     """`session_get_for_user` (same scope, 404 and audit) for the runner, scoped by the
@@ -140,7 +200,10 @@ def session_get_for_runner_for_user(user, public_id, roles=STAFF_ROLES):
     `session.devices_list` (the esketamine devices by number, each with `recorded_by`) and
     `session.side_effects_list` (by onset, each with `reporter`), as
     `session.status_changes`, `session.devices` and
-    `monitoring.selectors.side_effects_for_session` give them."""
+    `monitoring.selectors.side_effects_for_session` give them; and `session.ledger_draws`
+    and `session.ledger_uses`, the `(draws, uses)` of
+    `ledger.selectors.session_draws_and_uses` (each with its `lot`, `actor` and `witness`,
+    the draws with `used_mg`; in ledger order)."""
     queryset = _with_runner_lists(
         AdministrationSession.objects.filter(
             visible_patient_q(user, roles=roles, through="course__patient__")
@@ -161,6 +224,9 @@ def _with_runner_lists(queryset):
         _status_changes=json_rows.json_rows(RUNNER_STATUS_CHANGES_SQL),
         _devices=json_rows.json_rows(RUNNER_DEVICES_SQL),
         _side_effects=json_rows.json_rows(RUNNER_SIDE_EFFECTS_SQL),
+        _ledger_draws=json_rows.json_rows(RUNNER_LEDGER_DRAWS_SQL),
+        _ledger_uses=json_rows.json_rows(RUNNER_LEDGER_USES_SQL),
+        _ledger_lots=json_rows.json_rows(RUNNER_LEDGER_LOTS_SQL),
     )
 
 
@@ -178,7 +244,22 @@ def attach_runner_lists(session):
         json_rows.instances(SideEffectReport, session._side_effects, {"reporter": User}),
         key=lambda effect: (effect.onset_at, effect.pk),
     )
+    session.ledger_draws, session.ledger_uses = _ledger_entries(session)
     return session
+
+
+def _ledger_entries(session):
+    """`(draws, uses)` of the JSON annotations, as `session_draws_and_uses` gives them."""
+    lots = {lot.pk: lot for lot in json_rows.instances(Lot, session._ledger_lots)}
+    people = {"actor": User, "witness": User}
+    used = {"used_mg": LedgerEntry._meta.get_field("mg")}
+    draws, uses = (
+        sorted(json_rows.instances(LedgerEntry, text, people, used), key=lambda entry: entry.pk)
+        for text in (session._ledger_draws, session._ledger_uses)
+    )
+    for entry in (*draws, *uses):
+        entry.lot = lots[entry.lot_id]
+    return draws, uses
 
 
 # EsketamineDevice.number runs from 1 to 3 (the device_number_1_to_3 constraint).

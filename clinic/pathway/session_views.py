@@ -167,7 +167,8 @@ class DrawRow:
 
 
 def _ledger_context(session, user, forms):
-    draws, uses = ledger_selectors.session_draws_and_uses(session)
+    # Read with the session, as `ledger_selectors.session_draws_and_uses` reads them.
+    draws, uses = session.ledger_draws, session.ledger_uses
     clinic = session.course.patient.clinic
     # The waste forms' witnesses, read once for all of them (a draw of another clinic's lot,
     # which the ledger does not make, would have its form read its own).
