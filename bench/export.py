@@ -96,12 +96,10 @@ def main():
     django.setup()
     from django.conf import settings
     from django.test import Client
-    from django.test.utils import setup_test_environment
     from django.urls import reverse
 
     from clinic.accounts.models import User
 
-    setup_test_environment()
     settings.ALLOWED_HOSTS = ["testserver"]
     client = Client()
     mfa_verified_login(client, User.objects.get(username="bench-c1-admin1"))

@@ -249,9 +249,10 @@ def main():
     django.setup()
     from django.conf import settings
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
-    setup_test_environment()
+    # Not setup_test_environment(): it instruments template rendering so that tests can
+    # inspect contexts (a signal and a copy of the context for every template and
+    # include), a cost no served page pays.
     settings.ALLOWED_HOSTS = ["testserver"]
     # The test settings close the database connection after every request (each test gets a
     # fresh one); a deployment keeps it (CONN_MAX_AGE in the base settings), so the pages
