@@ -25,7 +25,7 @@ from clinic.ledger.models import (
     LotStatus,
 )
 from clinic.ledger.services import inventory_lots
-from clinic.patients.selectors import clinics_for_user
+from clinic.patients.selectors import clinic_ids_for_user, clinics_for_user
 
 E = EntryType
 ZERO = Decimal("0.00")
@@ -52,18 +52,9 @@ def lots_for_user(user, *, clinic=None):
 
 def clinic_lots_for_user(user, clinic):
     """`lots_for_user(user, clinic=clinic)` read as a list in one query: the lots of `clinic`
-    when `user` holds a staff role there (from the memberships the user carries,
-    `User.active_memberships`; none otherwise), in the same order, audited as the same list
-    event."""
-    staff_clinics = (
-        {
-            clinic_id
-            for role, clinic_id, clinic_active, _tz in user.active_memberships()
-            if clinic_active and role in STAFF_ROLES
-        }
-        if user.is_authenticated and user.is_active
-        else set()
-    )
+    when `user` holds a staff role there (`clinic_ids_for_user`: for the request's user no
+    query; none otherwise), in the same order, audited as the same list event."""
+    staff_clinics = set(clinic_ids_for_user(user, roles=STAFF_ROLES))
     lots = list(
         Lot.objects.filter(clinic_id__in=staff_clinics & {clinic.pk})
         .select_related("clinic")

@@ -54,6 +54,7 @@ from clinic.pathway.models import (
     TreatmentCourse,
 )
 from clinic.patients.models import Clinic
+from clinic.patients.selectors import clinic_ids_for_user
 from clinic.reports.forms import EARLIEST_DAY
 from clinic.reports.models import DailyClinicStat, Metric, RollupRun
 
@@ -71,20 +72,6 @@ SERIOUS_EVENTS_SHOWN = 50
 NOT_HELD = (SessionStatus.CANCELLED, SessionStatus.NO_SHOW)
 
 
-def admin_clinic_ids(user):
-    """The ids of the active clinics `user` administers, from the memberships the user carries
-    (`User.active_memberships`: the request's user arrives with them), not queried again."""
-    if not user.is_authenticated or not user.is_active:
-        return []
-    return sorted(
-        {
-            clinic_id
-            for role, clinic_id, clinic_active, _tz in user.active_memberships()
-            if clinic_active and role == StaffRole.ADMIN
-        }
-    )
-
-
 def _rollup_runs_for(clinic):
     """The roll-up builds that cover `clinic` (a Clinic or an OuterRef to one): its own and
     those of every clinic at once."""
@@ -96,7 +83,9 @@ def admin_clinics(user, *, with_freshness=False):
     carries, read in the same query, what `freshness` needs of its roll-up builds: the last
     day they covered (`rollup_covered_through`) and when the last one finished
     (`rollup_last_run_at`); both None before the first build."""
-    clinics = Clinic.objects.filter(pk__in=admin_clinic_ids(user), is_active=True)
+    clinics = Clinic.objects.filter(
+        pk__in=clinic_ids_for_user(user, roles=[StaffRole.ADMIN]), is_active=True
+    )
     if with_freshness:
         runs = _rollup_runs_for(OuterRef("pk")).order_by()
         clinics = clinics.annotate(
