@@ -35,6 +35,10 @@ def lots_visible_to(user, roles=STAFF_ROLES):
     return Lot.objects.filter(clinic__in=clinics_for_user(user, roles))
 
 
+# How the lot lists read, whichever selector builds them.
+LOT_LIST_ORDER = ("drug", "status", "expiry_date", "lot_number", "id")
+
+
 def lots_for_user(user, *, clinic=None):
     """The lots of the user's clinics, soonest expiry first; audited as one list event."""
     lots = lots_visible_to(user).select_related("clinic")
@@ -47,7 +51,7 @@ def lots_for_user(user, *, clinic=None):
         clinic=clinic,
         detail=f"{lots.count()} lots",
     )
-    return lots.order_by("drug", "status", "expiry_date", "lot_number", "id")
+    return lots.order_by(*LOT_LIST_ORDER)
 
 
 def clinic_lots_for_user(user, clinic):
@@ -58,7 +62,7 @@ def clinic_lots_for_user(user, clinic):
     lots = list(
         Lot.objects.filter(clinic_id__in=staff_clinics & {clinic.pk})
         .select_related("clinic")
-        .order_by("drug", "status", "expiry_date", "lot_number", "id")
+        .order_by(*LOT_LIST_ORDER)
     )
     record_access(
         user=user,
