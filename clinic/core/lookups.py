@@ -16,10 +16,18 @@ def is_uuid(value):
     return True
 
 
+def only_row(queryset):
+    """The row of a queryset filtered on a unique key, or None. Not `.first()`: its ORDER BY
+    (the model's ordering, else the primary key) has PostgreSQL plan for a sorted result, and
+    on the session runner's eleven-table query that doubled the planning (3.8 to 6.8 ms) for a
+    single row that needs no order."""
+    return next(iter(queryset.order_by()[:1]), None)
+
+
 def scoped_get_or_404(queryset, *, user, public_id, object_type, patient_of):
     """The object of the user-scoped `queryset` with `public_id`, or 404. Either way the
     attempt is audited, against the object's patient when the object exists at all."""
-    found = queryset.filter(public_id=public_id).first() if is_uuid(public_id) else None
+    found = only_row(queryset.filter(public_id=public_id)) if is_uuid(public_id) else None
     if found is None:
         unscoped = (
             queryset.model.objects.filter(public_id=public_id).first()

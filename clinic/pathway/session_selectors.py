@@ -14,6 +14,7 @@ from clinic.pathway.models import (
     AdministrationSession,
     Assessment,
     BodyMeasurement,
+    ChecklistResponse,
     EsketamineDevice,
     SessionStatusChange,
 )
@@ -219,8 +220,40 @@ def session_reload_for_runner(session):
     return attach_runner_lists(attach_course_record(queryset.get(pk=session.pk)))
 
 
+# The runner's session row joins only what its scope and course record need; its people
+# and checklists come as JSON, each from its own small subquery. Joined, their five tables
+# took the query to eleven, and PostgreSQL's search over the join orders of eleven tables
+# planned for 6 to 12 ms on every runner page (about 2 ms without them).
+RUNNER_JOINED = ("course", "course__patient", "course__patient__clinic", "plan")
+RUNNER_PEOPLE = ("nurse", "prescriber", "signed_by")
+RUNNER_CHECKLISTS = ("pre_checklist", "discharge_checklist")
+
+
+def _to_one_sql(field_name, columns, alias):
+    field = AdministrationSession._meta.get_field(field_name)
+    return json_rows.json_rows_sql(
+        columns,
+        f"FROM {field.related_model._meta.db_table} {alias} "
+        f'WHERE {alias}.id = {_SESSION}."{field.column}"',
+    )
+
+
+RUNNER_TO_ONE_SQL = {
+    **{
+        name: _to_one_sql(name, {key.split("__", 1)[1]: column for key, column in
+                                 _user_columns(name, "u").items()}, "u")
+        for name in RUNNER_PEOPLE
+    },
+    **{
+        name: _to_one_sql(name, _all_columns(ChecklistResponse, "r"), "r")
+        for name in RUNNER_CHECKLISTS
+    },
+}  # fmt: skip
+
+
 def _with_runner_lists(queryset):
-    return with_course_record(queryset.select_related(*SESSION_RELATED, "signed_by")).annotate(
+    return with_course_record(queryset.select_related(*RUNNER_JOINED)).annotate(
+        **{f"_{name}_row": json_rows.json_rows(sql) for name, sql in RUNNER_TO_ONE_SQL.items()},
         _status_changes=json_rows.json_rows(RUNNER_STATUS_CHANGES_SQL),
         _devices=json_rows.json_rows(RUNNER_DEVICES_SQL),
         _side_effects=json_rows.json_rows(RUNNER_SIDE_EFFECTS_SQL),
@@ -231,7 +264,13 @@ def _with_runner_lists(queryset):
 
 
 def attach_runner_lists(session):
-    """The lists of `session_get_for_runner_for_user` from its JSON annotations."""
+    """The lists of `session_get_for_runner_for_user` from its JSON annotations, and its
+    nurse, prescriber, signer (what `display_name` reads) and checklists, cached on the
+    session as `select_related` would have left them."""
+    for name in (*RUNNER_PEOPLE, *RUNNER_CHECKLISTS):
+        field = AdministrationSession._meta.get_field(name)
+        rows = json_rows.instances(field.related_model, getattr(session, f"_{name}_row"))
+        field.set_cached_value(session, rows[0] if rows else None)
     session.status_changes_list = sorted(
         json_rows.instances(SessionStatusChange, session._status_changes, {"changed_by": User}),
         key=lambda change: (change.changed_at, change.pk),
