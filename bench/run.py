@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from contextlib import nullcontext
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -31,6 +32,7 @@ BENCH_DB = "kestrel_bench"
 # with "SELECT set_config(...); ", so the leading word alone does not tell.
 SERVER_CURSOR = re.compile(r"(?is)^\s*DECLARE\s+\S+\s+[\w\s]*?CURSOR\s+(WITH\s+HOLD\s+)?FOR\s+")
 READ_ONLY = re.compile(r"(?is)^\s*SELECT\b(?!.*;\s*(?!SELECT\b)\w)")
+TRANSACTION_CONTROL = re.compile(r"(?i)^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE\s+SAVEPOINT)\b")
 RUNS = 30
 
 
@@ -121,7 +123,8 @@ def journal_form(client, url):
 
 def journal_writers():
     """Portal patients of clinic 1 without today's entry (one entry a day each: every run is
-    a different patient, and a second benchmark on the same day takes the next ones)."""
+    a different patient, and a second benchmark on the same day takes the next ones), and one
+    more for the floor's rolled-back run (`rolled_back_statements`)."""
     from clinic.measures.services import journal_allowed_dates
     from clinic.patients.models import Patient
 
@@ -130,18 +133,40 @@ def journal_writers():
     writers = list(
         portal.exclude(journal_entries__entry_date=today)
         .select_related("user")
-        .order_by("id")[: RUNS + 2]
+        .order_by("id")[: RUNS + 3]
     )
-    if len(writers) < RUNS + 2:
+    if len(writers) < RUNS + 3:
         raise SystemExit("Too few portal patients without today's journal entry: seed afresh.")
     return writers
 
 
+def rolled_back_statements(client, writer, url):
+    """The SQL statements of `writer`'s journal POST, from a run inside a transaction that is
+    then rolled back: the same statements a committed POST sends (its commits aside), while
+    its unique values (the form key, the journal day) stay free, so the floor can replay its
+    writes too."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    mfa_verified_login(client, writer.user)
+    data = journal_form(client, url)
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(url, data)
+        transaction.set_rollback(True)
+    if response.status_code != 302:
+        raise SystemExit(f"{url}: the rolled-back POST answered HTTP {response.status_code}")
+    return [q["sql"] for q in queries.captured_queries if not TRANSACTION_CONTROL.match(q["sql"])]
+
+
 def measure(client, user, method, url, kind):
+    """(timings, the SQL the floor replays, whether it has writes, peak_mb, rows,
+    first_byte_ms, the request's query count)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     writers = journal_writers() if kind == "journal" else None
+    floor_statements = rolled_back_statements(client, writers.pop(), url) if writers else None
     mfa_verified_login(client, user)
     timings, peak_mb, rows, captured, first_byte = [], None, None, None, []
     for run in range(RUNS + 2):
@@ -174,25 +199,33 @@ def measure(client, user, method, url, kind):
             timings.append(elapsed)
             captured = captured or list(queries.captured_queries)
     first_byte_ms = statistics.median(first_byte) if first_byte else None
-    return timings, captured, peak_mb, rows, first_byte_ms
+    if floor_statements is None:
+        floor_statements, with_writes = [q["sql"] for q in captured], False
+    else:
+        with_writes = True
+    return timings, floor_statements, with_writes, peak_mb, rows, first_byte_ms, len(captured)
 
 
-def floor_ms(queries):
-    """The request's reads replayed through raw psycopg (fetching every row), median of RUNS.
-    Writes are left out: replayed they would hit the unique keys the request just used (a
-    form key, a journal day), so a write scenario's floor is its reads only."""
+def floor_ms(statements, *, with_writes=False):
+    """The request's SQL replayed through raw psycopg (fetching every row), median of RUNS.
+    A page's floor is its reads. A POST's (`with_writes`) is every statement of its
+    rolled-back run, writes included, replayed in one transaction that is rolled back: the
+    floor leaves out the request's commits, so if anything it is low."""
     from django.db import connection
 
     raw = connection.connection
     # A streamed export reads through a server-side cursor: its SELECT, fetched whole.
-    statements = [SERVER_CURSOR.sub("", q["sql"]) for q in queries]
+    statements = [SERVER_CURSOR.sub("", sql) for sql in statements]
+    if not with_writes:
+        statements = [sql for sql in statements if READ_ONLY.match(sql)]
     best = []
     for _ in range(RUNS):
         started = time.perf_counter()
-        with raw.cursor() as cursor:
+        transaction = raw.transaction(force_rollback=True) if with_writes else nullcontext()
+        with transaction, raw.cursor() as cursor:
             for sql in statements:
-                if READ_ONLY.match(sql):
-                    cursor.execute(sql)
+                cursor.execute(sql)
+                if cursor.description is not None:
                     cursor.fetchall()
         best.append((time.perf_counter() - started) * 1000)
     return statistics.median(best)
@@ -262,13 +295,15 @@ def main():
     for name, user, method, path, kind in scenarios():
         if args.only and args.only not in name:
             continue
-        timings, queries, peak_mb, rows, first_byte_ms = measure(Client(), user, method, path, kind)
+        timings, statements, with_writes, peak_mb, rows, first_byte_ms, queries = measure(
+            Client(), user, method, path, kind
+        )
         p50 = statistics.median(timings)
         p95 = statistics.quantiles(timings, n=20)[-1]
-        floor = floor_ms(queries)
+        floor = floor_ms(statements, with_writes=with_writes)
         row = {
             "scenario": name,
-            "queries": len(queries),
+            "queries": queries,
             "p50_ms": round(p50, 1),
             "p95_ms": round(p95, 1),
             "floor_ms": round(floor, 2),
@@ -299,8 +334,9 @@ def write_report(results, *, patients, vitals):
         f"Measured {datetime.date.today().isoformat()} on {machine()} by `python bench/run.py"
         f"{' --quick' if patients < 10_000 else ''}`: Django test client, signed in, warm, "
         f"on a kept database connection as deployed, {RUNS} requests; floor = the request's "
-        "own SELECTs replayed through raw psycopg "
-        "(a write scenario's floor is its reads only); the export streams every reading of "
+        "own SELECTs replayed through raw psycopg (the journal POST's: every statement, "
+        "writes included, of a run rolled back, replayed in a transaction rolled back); "
+        "the export streams every reading of "
         "the admin's clinic (peak = traced Python memory while streaming).\n\n"
         "| scenario | queries | p50 ms | p95 ms | floor ms | p50/floor | rows | peak MB "
         "| first byte ms |\n"
