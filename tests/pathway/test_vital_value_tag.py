@@ -2,6 +2,7 @@
 range (colour class, an icon, and words for a screen reader), escaped."""
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.template import Context, Template
@@ -43,3 +44,35 @@ def test_a_value_entered_in_error_is_struck_through_whatever_its_flag():
 
 def test_the_value_is_escaped():
     assert render("<b>9</b>") == "&lt;b&gt;9&lt;/b&gt;"
+
+
+def test_a_reading_s_cells_join_the_blood_pressure_and_leave_untaken_values_empty():
+    reading = SimpleNamespace(
+        entered_in_error=False,
+        cells=[
+            ("systolic", 184, "critical_high"),
+            ("diastolic", 98, "high"),
+            ("heart_rate", 72, "normal"),
+            ("spo2", None, None),
+        ],
+    )
+    html = Template("{% load pathway_tags %}{% vital_cells reading %}").render(
+        Context({"reading": reading})
+    )
+    assert html == (
+        '<td class="text-nowrap">'
+        + render(184, "critical_high")
+        + "/"
+        + render(98, "high")
+        + '</td><td class="text-nowrap">72</td><td class="text-nowrap"></td>'
+    )
+
+
+def test_a_reading_entered_in_error_has_every_value_struck_through():
+    reading = SimpleNamespace(
+        entered_in_error=True, cells=[("systolic", 120, None), ("diastolic", 80, None)]
+    )
+    html = Template("{% load pathway_tags %}{% vital_cells reading %}").render(
+        Context({"reading": reading})
+    )
+    assert html == '<td class="text-nowrap"><s>120</s>/<s>80</s></td>'
