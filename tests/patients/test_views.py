@@ -276,9 +276,14 @@ def test_edit_saves_and_a_stale_edit_shows_a_conflict_keeping_the_typed_values(
 @pytest.mark.django_db
 def test_care_team_add_and_remove(client, patient, prescriber, nurse):
     client.force_login(prescriber)
+    chart = reverse("patients:detail", kwargs={"public_id": patient.public_id})
+    offered = f'<option value="{nurse.pk}">{nurse.display_name}</option>'
+    page = client.get(chart).content.decode()
+    assert offered in page and '<option value="nurse">Nurse</option>' in page
     add = reverse("patients:care_team_add", kwargs={"public_id": patient.public_id})
     response = client.post(add, {"user": nurse.pk, "responsibility": "nurse"}, follow=True)
     assert "joined the care team" in response.content.decode()
+    assert offered not in response.content.decode()  # on the team now, no longer offered
     member = CareTeamMember.objects.get(patient=patient, user=nurse)
     remove = reverse(
         "patients:care_team_remove",
