@@ -14,6 +14,8 @@ from django.db import connection
 from django.db.models import IntegerField, JSONField
 from django.db.models.expressions import RawSQL
 
+from clinic.core.lookups import only_row
+
 # The two correlated subqueries, as fixed SQL: the ORM's Subquery/JSONObject form cost about
 # 3 ms of query compilation on every request (measured: 4.8 ms for the ORM form, 2.0 ms for
 # this one, 2.5 ms for the four queries it replaces). tests/accounts/test_request_user.py
@@ -45,11 +47,12 @@ def load_request_user(user_id):
     user_model = get_user_model()
     memberships = RawSQL(MEMBERSHIPS_SQL[connection.vendor], (), output_field=JSONField())  # noqa: S611 # nosec B611 - fixed SQL, no input
     unread = RawSQL(UNREAD_ALERTS_SQL, (), output_field=IntegerField())  # noqa: S611 # nosec B611 - fixed SQL, no input
-    user = (
+    # only_row, not .first(): an ORDER BY pk has the ORM match the ordering against each of
+    # the ~55 selected columns, and PostgreSQL plan a sort, on every request, for one row.
+    user = only_row(
         user_model._default_manager.select_related("patient_record__clinic")
         .annotate(membership_rows=memberships, unread_alerts=unread)
         .filter(pk=user_id)
-        .first()
     )
     if user is None:
         return None

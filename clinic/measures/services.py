@@ -18,6 +18,7 @@ from django.utils import timezone
 from clinic.accounts.roles import CLINICIAN_ROLES, StaffRole
 from clinic.core.access import user_has_role
 from clinic.core.audit import record_access
+from clinic.core.lookups import only_row
 from clinic.core.models import AccessEvent, Notification
 from clinic.core.services import addendum_write, notify
 from clinic.measures import instruments
@@ -99,7 +100,7 @@ def measure_settings_for(clinic):
     if carried:
         row = relation.get_cached_value(clinic)
     else:
-        row = ClinicMeasureSettings.objects.filter(clinic=clinic).first()
+        row = only_row(ClinicMeasureSettings.objects.filter(clinic=clinic))
     if row is not None:
         return row
     defaults = ClinicMeasureSettings(clinic=clinic)

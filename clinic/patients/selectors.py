@@ -10,6 +10,7 @@ from django.http import Http404
 
 from clinic.accounts.roles import CLINICIAN_ROLES, STAFF_ROLES, StaffRole
 from clinic.core.audit import record_access
+from clinic.core.lookups import only_row
 from clinic.core.models import AccessEvent
 from clinic.patients.models import CareTeamMember, Clinic, ClinicMembership, Patient
 
@@ -142,11 +143,10 @@ def patient_get_for_user(
     Staff pages pass the roles that may use them; the patient portal passes
     `include_own=True` and no staff roles.
     """
-    patient = (
+    patient = only_row(
         patients_visible_to(user, roles=roles, include_own=include_own)
         .select_related("clinic", "user")
         .filter(public_id=public_id)
-        .first()
     )
     if patient is None:
         record_access(
