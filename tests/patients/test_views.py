@@ -321,3 +321,32 @@ def test_user_text_is_escaped_on_every_patient_page(client, clinic, prescriber):
         page = client.get(url).content.decode()
         assert "<script>alert(1)</script>" not in page
         assert "<img src=x" not in page
+
+
+@pytest.mark.django_db
+def test_the_chart_s_summary_figures_read_with_the_patient_match_the_orm_s(
+    clinic, prescriber, nurse
+):
+    """staff_patient_get(with_summary=True) counts open alerts and finds the last invitation
+    in fixed SQL; measures_and_portal_summary's own query (the ORM's aggregates) agrees."""
+    from clinic.patients import selectors
+
+    patient = factories.PatientFactory(clinic=clinic, email="ash@example.invalid")
+    for _ in range(3):
+        measure_services.response_submit(
+            patient=patient, instrument_code="PHQ-9", answers=[0] * 8 + [2], entered_by=nurse,
+            mode="assisted", submission_key=uuid.uuid4(),
+        )  # fmt: skip
+    closed = SafetyAlert.objects.filter(patient=patient).first()
+    measure_services.alert_record_action(alert=closed, by=prescriber, action="contacted")
+    portal_services.portal_invite(patient=patient, by=nurse)
+    portal_services.portal_invite(patient=patient, by=nurse)
+    for someone in (patient, factories.PatientFactory(clinic=clinic)):
+        read = selectors.staff_patient_get(prescriber, someone.public_id, with_summary=True)
+        plain = selectors.staff_patient_get(prescriber, someone.public_id)
+        assert selectors.measures_and_portal_summary(read) == (
+            selectors.measures_and_portal_summary(plain)
+        )
+    read = selectors.staff_patient_get(prescriber, patient.public_id, with_summary=True)
+    assert read.open_alerts == 2
+    assert read.last_invited_at == patient.portal_invitations.order_by("-sent_at")[0].sent_at
