@@ -266,43 +266,46 @@ def care_team_for_patient(patient):
     )
 
 
+# The chart's care team and the clinicians who may join it, in one fixed query (the ORM's
+# UNION and FilteredRelation form of it compiled for longer than it ran): each user of the
+# team or, with choices, an active clinician of the clinic, with the team row when on it.
+CARE_TEAM_SQL = (
+    "SELECT u.id, u.username, u.first_name, u.last_name, u.credentials, "
+    "m.id AS member_pk, m.public_id AS member_public_id, m.responsibility AS member_role "
+    "FROM accounts_user u "
+    "LEFT JOIN patients_careteammember m "
+    "ON m.user_id = u.id AND m.patient_id = %s AND m.is_active "
+    "WHERE m.id IS NOT NULL OR (%s AND u.is_active AND EXISTS ("
+    "SELECT 1 FROM patients_clinicmembership c WHERE c.user_id = u.id AND c.clinic_id = %s "
+    "AND c.is_active AND c.role IN ({roles}))) "
+    "ORDER BY u.last_name, u.first_name, u.id"
+)
+
+
 def care_team_and_choices(patient, *, choices=True):
     """The active care team of a patient the caller has already fetched through a selector
     (`care_team_for_patient`: each member with its user, by responsibility then name) and,
     with `choices`, the clinicians who may join it (`clinician_choices_for_clinic` less the
     team, by name), in one query: (members, users)."""
-    from django.db.models import FilteredRelation
-
     from clinic.accounts.models import User
 
-    wanted = CareTeamMember.objects.filter(patient=patient, is_active=True).values("user_id")
-    if choices:
-        clinicians = ClinicMembership.objects.filter(
-            clinic_id=patient.clinic_id,
-            is_active=True,
-            role__in=list(CLINICIAN_ROLES),
-            user__is_active=True,
-        ).values("user_id")
-        wanted = wanted.order_by().union(clinicians.order_by())
-    users = (
-        User.objects.filter(pk__in=wanted)
-        .annotate(
-            member=FilteredRelation(
-                "care_team_roles",
-                condition=Q(care_team_roles__patient=patient, care_team_roles__is_active=True),
-            )
-        )
-        .select_related("member")  # at most one: one active row per user and patient
-        .order_by("last_name", "first_name", "pk")
-    )
+    roles = sorted(role.value for role in CLINICIAN_ROLES)
+    sql = CARE_TEAM_SQL.format(roles=", ".join(["%s"] * len(roles)))
+    users = User.objects.raw(sql, [patient.pk, bool(choices), patient.clinic_id, *roles])
+    public_id = CareTeamMember._meta.get_field("public_id")
     members, others = [], []
     for user in users:
-        member = getattr(user, "member", None)
-        if member is None:
+        if user.member_pk is None:
             others.append(user)
-        else:
-            member.user, member.patient = user, patient
-            members.append(member)
+            continue
+        member = CareTeamMember.from_db(
+            None,
+            ["id", "public_id", "patient_id", "user_id", "responsibility", "is_active"],
+            [user.member_pk, public_id.to_python(user.member_public_id), patient.pk, user.pk,
+             user.member_role, True],
+        )  # fmt: skip
+        member.user, member.patient = user, patient
+        members.append(member)
     members.sort(key=lambda member: member.responsibility)  # stable: by name within
     return members, others
 
