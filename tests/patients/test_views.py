@@ -179,19 +179,25 @@ def test_the_chart_lists_the_team_and_offers_the_clinics_other_clinicians(
     assert nurse.display_name in page and f'action="{add}"' not in page  # no one to add
 
 
+def _alerts_one_closed(patients, *, nurse, prescriber):
+    """A PHQ-9 raising a safety alert (item 9 answered) for each of `patients` in turn; then
+    the first patient's first alert gets a recorded action, which closes it."""
+    for someone in patients:
+        measure_services.response_submit(
+            patient=someone, instrument_code="PHQ-9", answers=[0] * 8 + [2], entered_by=nurse,
+            mode="assisted", submission_key=uuid.uuid4(),
+        )  # fmt: skip
+    closed = SafetyAlert.objects.filter(patient=patients[0]).first()
+    measure_services.alert_record_action(alert=closed, by=prescriber, action="contacted")
+
+
 @pytest.mark.django_db
 def test_the_chart_counts_the_patients_open_alerts_and_shows_the_portal_invitation(
     client, clinic, prescriber, nurse
 ):
     patient = factories.PatientFactory(clinic=clinic, email="wren@example.invalid")
     other = factories.PatientFactory(clinic=clinic)
-    for someone in (patient, patient, other):
-        measure_services.response_submit(
-            patient=someone, instrument_code="PHQ-9", answers=[0] * 8 + [2], entered_by=nurse,
-            mode="assisted", submission_key=uuid.uuid4(),
-        )  # fmt: skip
-    closed = SafetyAlert.objects.filter(patient=patient).first()
-    measure_services.alert_record_action(alert=closed, by=prescriber, action="contacted")
+    _alerts_one_closed([patient, patient, other], nurse=nurse, prescriber=prescriber)
     client.force_login(prescriber)
     page = client.get(detail_url(patient)).content.decode()
     assert "1 open safety alert<" in page
@@ -332,13 +338,7 @@ def test_the_chart_s_summary_figures_read_with_the_patient_match_the_orm_s(
     from clinic.patients import selectors
 
     patient = factories.PatientFactory(clinic=clinic, email="ash@example.invalid")
-    for _ in range(3):
-        measure_services.response_submit(
-            patient=patient, instrument_code="PHQ-9", answers=[0] * 8 + [2], entered_by=nurse,
-            mode="assisted", submission_key=uuid.uuid4(),
-        )  # fmt: skip
-    closed = SafetyAlert.objects.filter(patient=patient).first()
-    measure_services.alert_record_action(alert=closed, by=prescriber, action="contacted")
+    _alerts_one_closed([patient] * 3, nurse=nurse, prescriber=prescriber)
     portal_services.portal_invite(patient=patient, by=nurse)
     portal_services.portal_invite(patient=patient, by=nurse)
     for someone in (patient, factories.PatientFactory(clinic=clinic)):
