@@ -1,7 +1,6 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
 from django import forms
-from django.forms.models import ModelChoiceIterator
 
 from clinic.patients.models import CareTeamMember, Patient
 from clinic.patients.selectors import clinician_choices_for_clinic
@@ -124,36 +123,17 @@ class PatientForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.fields}
 
 
-class ListedChoiceIterator(ModelChoiceIterator):
-    """The choices of a ModelChoiceField from the list of objects in its `listed` (read by
-    the view already) rather than from a query of its queryset."""
-
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        for obj in self.field.listed:
-            yield self.choice(obj)
-
-    def __len__(self):
-        return len(self.field.listed) + (self.field.empty_label is not None)
-
-    def __bool__(self):
-        return self.field.empty_label is not None or bool(self.field.listed)
-
-
 class CareTeamAddForm(forms.Form):
+    """Validates the chart's care-team POST. The chart writes its two selects out from
+    what it already read (`selectors.care_team_and_choices`); the queryset here decides what
+    may be submitted."""
+
     user = forms.ModelChoiceField(label="Clinician", queryset=None)
     responsibility = forms.ChoiceField(choices=CareTeamMember.Responsibility.choices)
 
-    def __init__(self, *args, patient, clinicians=None, **kwargs):
-        """`clinicians`: the users the queryset holds, when the caller has read them
-        (`selectors.care_team_and_choices`), for a form that is only shown: its choices are
-        drawn from them. The queryset still validates what is submitted."""
+    def __init__(self, *args, patient, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["user"]
-        if clinicians is not None:
-            field.listed = list(clinicians)
-            field.iterator = ListedChoiceIterator
         current = patient.care_team.filter(is_active=True).values("user_id")
         field.queryset = (
             clinician_choices_for_clinic(patient.clinic)
@@ -161,6 +141,3 @@ class CareTeamAddForm(forms.Form):
             .order_by("last_name", "first_name")
         )
         field.label_from_instance = lambda user: user.display_name
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True

@@ -299,7 +299,7 @@ def care_team_and_choices(patient, *, choices=True):
             others.append(user)
             continue
         member = CareTeamMember.from_db(
-            None,
+            users.db,
             ["id", "public_id", "patient_id", "user_id", "responsibility", "is_active"],
             [user.member_pk, public_id.to_python(user.member_public_id), patient.pk, user.pk,
              user.member_role, True],

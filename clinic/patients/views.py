@@ -66,12 +66,9 @@ def patient_detail(request, public_id):
         {
             "patient": patient,
             "care_team": care_team,
-            "care_team_form": (
-                CareTeamAddForm(patient=patient, clinicians=team_choices)
-                if can_manage_team
-                else None
-            ),
+            "can_manage_team": can_manage_team,
             "care_team_choices": team_choices,
+            "responsibility_choices": CareTeamMember.Responsibility.choices,
             "can_edit": True,
             "courses": courses,
             "can_open_course": user_has_role(request.user, CLINICIAN_ROLES, clinic=patient.clinic),
