@@ -102,11 +102,12 @@ def attach_course_record(session):
     return session
 
 
-def _user_columns(field, alias):
+def _user_columns(field, alias, prefix=True):
     """json_rows columns of the user `field` names (joined as `alias`): what
-    `display_name` reads."""
+    `display_name` reads; keyed "<field>__<name>" for a row's related user, or by the bare
+    names (`prefix=False`) for a row that is the user."""
     return {
-        f"{field}__{name}": f"{alias}.{name}"
+        f"{field}__{name}" if prefix else name: f"{alias}.{name}"
         for name in ("id", "username", "first_name", "last_name", "credentials")
     }
 
@@ -240,8 +241,7 @@ def _to_one_sql(field_name, columns, alias):
 
 RUNNER_TO_ONE_SQL = {
     **{
-        name: _to_one_sql(name, {key.split("__", 1)[1]: column for key, column in
-                                 _user_columns(name, "u").items()}, "u")
+        name: _to_one_sql(name, _user_columns(name, "u", prefix=False), "u")
         for name in RUNNER_PEOPLE
     },
     **{
