@@ -174,6 +174,24 @@ def test_production_settings_have_no_default_for(name):
     assert name in result.stderr
 
 
+@pytest.mark.parametrize(
+    "page_cost, options",
+    [(None, "-c random_page_cost=1.1"), ("4", "-c random_page_cost=4.0"), ("", None)],
+)
+def test_production_connections_tell_the_planner_what_random_reads_cost(page_cost, options):
+    """PostgreSQL connections start with random_page_cost 1.1 (SSDs, a cached working set)
+    unless DATABASE_RANDOM_PAGE_COST says otherwise; empty leaves it to the server."""
+    env = _production_env(
+        DATABASE_URL="postgres://kestrel@db.example.org:5432/kestrel",
+        DATABASE_RANDOM_PAGE_COST=page_cost,
+    )
+    show = "from django.conf import settings; print(settings.DATABASES['default'].get('OPTIONS'))"
+    result = _manage("shell", "--no-imports", "-c", show, env=env)
+    assert result.returncode == 0, result.stderr
+    expected = {"options": options} if options else {}
+    assert result.stdout.strip() == str(expected)
+
+
 def test_seed_demo_is_refused_under_production_settings(tmp_path):
     database = tmp_path / "never-created.sqlite3"
     result = _manage("seed_demo", env=_production_env(DATABASE_URL=f"sqlite:///{database}"))

@@ -1,7 +1,7 @@
 """Production: every secret comes from the environment and has no default here."""
 
 from clinic.settings.base import *  # noqa: F403
-from clinic.settings.base import env
+from clinic.settings.base import database, env
 
 DEBUG = False
 DEMO_MODE = False
@@ -14,9 +14,7 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
-DATABASES = {"default": env.db("DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": database()}
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 # Sign-in throttles and lockouts, and allauth's marks of TOTP codes already used, must be seen
 # by every web worker: a per-process cache would multiply the allowed attempts by the number

@@ -119,6 +119,15 @@ class Assessment(PublicModel, SignedNote):
 
     class Meta:
         ordering = ["-assessed_on", "-id"]
+        # The clinician home's "awaiting your signature": a clinic's unsigned assessments
+        # (every prescriber may sign them), oldest first; a small partial index.
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(signed_at__isnull=True),
+                name="assessment_unsigned_idx",
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(systolic_1__isnull=True)

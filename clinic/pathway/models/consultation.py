@@ -102,6 +102,15 @@ class Consultation(PublicModel, SignedNote):
     notes = models.TextField(blank=True)
 
     class Meta:
+        # The clinician home's "awaiting your signature": an author's unsigned notes, oldest
+        # first. Few notes stay unsigned, so the partial index stays small.
+        indexes = [
+            models.Index(
+                fields=["author", "created_at"],
+                condition=models.Q(signed_at__isnull=True),
+                name="consultation_unsigned_idx",
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(consent_signed_on__isnull=True)

@@ -70,7 +70,16 @@ class FollowUp(PublicModel, SignedNote):
 
     class Meta:
         ordering = ["due_on", "id"]
-        indexes = [models.Index(fields=["status", "due_on"]), models.Index(fields=["course"])]
+        indexes = [
+            models.Index(fields=["status", "due_on"]),
+            models.Index(fields=["course"]),
+            # The clinician home's "awaiting your signature": recorded, unsigned follow-ups.
+            models.Index(
+                fields=["completed_by", "created_at"],
+                condition=models.Q(signed_at__isnull=True, status=FollowUpStatus.COMPLETED),
+                name="follow_up_unsigned_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(status="completed")
