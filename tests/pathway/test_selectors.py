@@ -252,6 +252,20 @@ def test_awaiting_signature_per_role(
 
 
 @pytest.mark.django_db
+def test_awaiting_signature_leaves_out_the_clinicians_own_record(clinic, prescriber, walk):
+    """A prescriber who is also a patient of the clinic never sees notes of their own chart;
+    the others come oldest first as aware times, the limit keeping the oldest."""
+    own = walk("plan_draft", patient=factories.PatientFactory(clinic=clinic, user=prescriber))
+    others = [walk("plan_draft", patient=factories.PatientFactory(clinic=clinic)) for _ in range(3)]
+    items = selectors.awaiting_signature_for_user(prescriber)
+    assert {item["course"]["public_id"] for item in items} >= {c.public_id for c in others}
+    assert own.public_id not in {item["course"]["public_id"] for item in items}
+    assert all(item["since"].tzinfo is not None for item in items)
+    oldest = sorted(items, key=lambda item: item["since"])[:2]
+    assert selectors.awaiting_signature_for_user(prescriber, limit=2) == oldest
+
+
+@pytest.mark.django_db
 def test_clinic_admin_has_nothing_to_sign(walk, clinic_admin):
     walk("plan_draft")
     assert selectors.awaiting_signature_for_user(clinic_admin) == []
