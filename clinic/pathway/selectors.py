@@ -612,7 +612,8 @@ def overdue_follow_ups_for_user(user, *, today=None, limit=None):
 
 def sessions_on_day_for_user(user, day=None):
     """The sessions of the user's clinics scheduled on `day` (today, in the user's time
-    zone), by time, each with its patient, plan and nurse: one query."""
+    zone), by time, each with its patient, plan and nurse: one query, of only the fields the
+    home page lists (the others deferred)."""
     day = day or timezone.localdate()
     tz = timezone.get_current_timezone()
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
@@ -623,8 +624,22 @@ def sessions_on_day_for_user(user, day=None):
             scheduled_at__lt=start + datetime.timedelta(days=1),
         )
         .select_related("course__patient", "plan", "nurse")
+        .only(*SESSION_LISTED_FIELDS)
         .order_by("scheduled_at", "id")
     )
+
+
+SESSION_LISTED_FIELDS = (
+    "public_id",
+    "scheduled_at",
+    "session_number",
+    "status",
+    "dose_mg",
+    "course__patient__family_name",
+    "course__patient__given_name",
+    "plan__drug",
+    *(f"nurse__{name}" for name in ("username", "first_name", "last_name", "credentials")),
+)
 
 
 def courses_with_steps(patient):

@@ -312,24 +312,36 @@ def care_team_and_choices(patient, *, choices=True):
 
 def my_care_team_patients(user, limit=10):
     """The active patients of the user's clinics on whose active care team the user is, by
-    name: one query, scoped by the clinic ids the user carries (`visible_patient_q`)."""
+    name: one query, scoped by the clinic ids the user carries (`visible_patient_q`), of the
+    PATIENT_LISTED_FIELDS."""
     on_team = CareTeamMember.objects.filter(patient=OuterRef("pk"), user=user, is_active=True)
     return list(
         Patient.objects.filter(
             visible_patient_q(user), Exists(on_team), status=Patient.Status.ACTIVE
         )
         .select_related("clinic")
+        .only(*PATIENT_LISTED_FIELDS)
         .order_by("family_name", "given_name")[:limit]
     )
 
 
+# What a listed patient shows (patients/_patient_row_link.html); the home page's lists read
+# only these, the other fields deferred.
+PATIENT_LISTED_FIELDS = (
+    "public_id",
+    "family_name",
+    "given_name",
+    "medical_record_number",
+    "date_of_birth",
+    "clinic__name",
+)
 RECENT_VIEWS_READ = 200
 
 
 def recently_viewed_patients(user, limit=8):
     """The patients this user opened most recently, newest first (from the audit log), in
     one query: among the user's last RECENT_VIEWS_READ allowed views of a patient they may
-    still see, the distinct patients, newest view first."""
+    still see, the distinct patients, newest view first; of the PATIENT_LISTED_FIELDS."""
     last_views = (
         AccessEvent.objects.filter(
             visible_patient_q(user, through="patient__"),
@@ -344,6 +356,7 @@ def recently_viewed_patients(user, limit=8):
         Patient.objects.filter(access_events__in=Subquery(last_views))
         .annotate(last_viewed=Max("access_events__occurred_at"))
         .select_related("clinic")
+        .only(*PATIENT_LISTED_FIELDS)
         .order_by("-last_viewed", "id")[:limit]
     )
 
