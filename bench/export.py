@@ -29,6 +29,7 @@ from run import (  # noqa: E402
     bench_database_url,
     machine,
     mfa_verified_login,
+    must_seed,
     recreate_database,
     replace_section,
 )
@@ -86,10 +87,11 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings.test")
     env = {**os.environ, "DATABASE_URL": url}
     manage = [sys.executable, str(ROOT / "manage.py")]
-    if not args.no_seed:
+    seeding = must_seed(base, EXPORT_DB, args.no_seed)
+    if seeding:
         recreate_database(base, EXPORT_DB)
     subprocess.run([*manage, "migrate", "-v0"], check=True, env=env)  # noqa: S603
-    if not args.no_seed:
+    if seeding:
         subprocess.run([*manage, "seed_bench", *SEED], check=True, env=env)  # noqa: S603
     import django
 

@@ -52,6 +52,21 @@ def recreate_database(base, name=BENCH_DB):
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def must_seed(base, name, no_seed):
+    """Whether to (re)create and seed the database `name`: unless --no-seed asked to keep
+    it, and then still when it does not exist yet (a new machine), which is said."""
+    import psycopg
+
+    if not no_seed:
+        return True
+    admin = urlunparse(base._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    if found is None:
+        print(f"{name} does not exist yet: seeding it despite --no-seed.", file=sys.stderr)
+    return found is None
+
+
 def mfa_verified_login(client, user):
     """force_login, then the MFA step recorded as allauth records it after a correct code
     (the same shortcut tests/conftest.py gives the tests)."""
@@ -259,10 +274,11 @@ def main():
     patients, vitals = (1_000, 100_000) if args.quick else (10_000, 1_000_000)
     env = {**os.environ, "DATABASE_URL": url}
     manage = [sys.executable, str(ROOT / "manage.py")]
-    if not args.no_seed:
+    seeding = must_seed(base, BENCH_DB, args.no_seed)
+    if seeding:
         recreate_database(base)
     subprocess.run([*manage, "migrate", "-v0"], check=True, env=env)  # noqa: S603
-    if not args.no_seed:
+    if seeding:
         subprocess.run(  # noqa: S603
             [*manage, "seed_bench", f"--patients={patients}", f"--vitals={vitals}"],
             check=True, env=env,
